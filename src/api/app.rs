@@ -1,0 +1,253 @@
+//! `/app`: register an app under a customer, read, update and delete it.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{JsonBody, QueryParams};
+use crate::app::AppState;
+use crate::auth::{wrong_kind, AnyAuth, AppAuth, CustomerAuth};
+use crate::crypto::SecretField;
+use crate::domain::time::{display, now_ms};
+use crate::domain::{non_empty, ExotelDomain, FieldError};
+use crate::envelope::{ApiError, Result, Success};
+use crate::store::{AppRow, AppUpdate};
+
+#[derive(Deserialize)]
+pub struct CreateApp {
+    #[serde(rename = "AppName")]
+    app_name: Option<String>,
+    #[serde(rename = "ExotelAccountSid")]
+    exotel_account_sid: Option<String>,
+    #[serde(rename = "ExotelApiKey")]
+    exotel_api_key: Option<String>,
+    #[serde(rename = "ExotelApiToken")]
+    exotel_api_token: Option<String>,
+    #[serde(rename = "ExotelDomain")]
+    exotel_domain: Option<String>,
+    #[serde(rename = "IsActive")]
+    is_active: Option<bool>,
+}
+
+#[derive(Deserialize)]
+pub struct UpdateApp {
+    #[serde(rename = "AppName")]
+    app_name: Option<String>,
+    #[serde(rename = "ExotelAccountSid")]
+    exotel_account_sid: Option<serde_json::Value>,
+    #[serde(rename = "ExotelApiKey")]
+    exotel_api_key: Option<String>,
+    #[serde(rename = "ExotelApiToken")]
+    exotel_api_token: Option<String>,
+    #[serde(rename = "ExotelDomain")]
+    exotel_domain: Option<String>,
+    #[serde(rename = "IsActive")]
+    is_active: Option<bool>,
+}
+
+/// The answer to `POST /app`: the only response that ever carries the secrets.
+#[derive(Serialize)]
+pub struct CreatedAppBody {
+    #[serde(rename = "AppID")]
+    app_id: String,
+    #[serde(rename = "AppSecret")]
+    app_secret: String,
+    #[serde(rename = "CustomerID")]
+    customer_id: String,
+    #[serde(rename = "AppName")]
+    app_name: String,
+    #[serde(rename = "ExotelAccountSid")]
+    exotel_account_sid: String,
+    #[serde(rename = "ExotelApiKey")]
+    exotel_api_key: String,
+    #[serde(rename = "ExotelApiToken")]
+    exotel_api_token: String,
+    #[serde(rename = "ExotelDomain")]
+    exotel_domain: String,
+    #[serde(rename = "IsActive")]
+    is_active: bool,
+    #[serde(rename = "CreatedAt")]
+    created_at: String,
+    #[serde(rename = "UpdatedAt")]
+    updated_at: String,
+}
+
+/// The public app object: no secrets.
+#[derive(Serialize)]
+pub struct AppBody {
+    #[serde(rename = "AppID")]
+    app_id: String,
+    #[serde(rename = "CustomerID")]
+    customer_id: String,
+    #[serde(rename = "AppName")]
+    app_name: String,
+    #[serde(rename = "ExotelAccountSid")]
+    exotel_account_sid: String,
+    #[serde(rename = "ExotelDomain")]
+    exotel_domain: String,
+    #[serde(rename = "IsActive")]
+    is_active: bool,
+    #[serde(rename = "CreatedAt")]
+    created_at: String,
+    #[serde(rename = "UpdatedAt")]
+    updated_at: String,
+}
+
+impl AppBody {
+    fn new(row: &AppRow, offset: chrono::FixedOffset) -> Self {
+        Self {
+            app_id: row.id.clone(),
+            customer_id: row.customer_id.clone(),
+            app_name: row.name.clone(),
+            exotel_account_sid: row.exotel_account_sid.clone(),
+            exotel_domain: row.exotel_domain.clone(),
+            is_active: row.is_active,
+            created_at: display(row.created_at, offset),
+            updated_at: display(row.updated_at, offset),
+        }
+    }
+}
+
+fn required_bool(field: &str, value: Option<bool>) -> Result<bool, FieldError> {
+    value.ok_or_else(|| FieldError(format!("{field} is required and must be true or false")))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    CustomerAuth(customer): CustomerAuth,
+    JsonBody(request): JsonBody<CreateApp>,
+) -> Result<Success<CreatedAppBody>> {
+    let app_name = non_empty("AppName", request.app_name, 200)?;
+    let account_sid = non_empty("ExotelAccountSid", request.exotel_account_sid, 128)?;
+    let api_key = non_empty("ExotelApiKey", request.exotel_api_key, 512)?;
+    let api_token = non_empty("ExotelApiToken", request.exotel_api_token, 512)?;
+    let domain = ExotelDomain::parse(&non_empty("ExotelDomain", request.exotel_domain, 32)?)?;
+    let is_active = required_bool("IsActive", request.is_active)?;
+
+    let key = &state.config.master_key;
+    let id = Uuid::new_v4().to_string();
+    let secret = Uuid::new_v4().to_string();
+    let now = now_ms();
+    let row = AppRow {
+        customer_id: customer.id.clone(),
+        name: app_name,
+        exotel_account_sid: account_sid,
+        exotel_api_key: key.seal_field(SecretField::ExotelApiKey, &id, &api_key),
+        exotel_api_token: key.seal_field(SecretField::ExotelApiToken, &id, &api_token),
+        exotel_domain: domain.as_str().to_string(),
+        is_active,
+        secret: key.seal_field(SecretField::AppSecret, &id, &secret),
+        created_at: now,
+        updated_at: now,
+        id,
+    };
+    state.store.insert_app(&row).await?;
+    tracing::info!(app_id = %row.id, domain = domain.as_str(), "app created");
+
+    let public = AppBody::new(&row, state.config.display_offset);
+    Ok(Success(CreatedAppBody {
+        app_id: public.app_id,
+        app_secret: secret,
+        customer_id: public.customer_id,
+        app_name: public.app_name,
+        exotel_account_sid: public.exotel_account_sid,
+        exotel_api_key: api_key,
+        exotel_api_token: api_token,
+        exotel_domain: public.exotel_domain,
+        is_active: public.is_active,
+        created_at: public.created_at,
+        updated_at: public.updated_at,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct AppQuery {
+    entity: Option<String>,
+}
+
+/// Either one app (app token) or the customer's apps (customer token).
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum AppOrApps {
+    One(AppBody),
+    Many(Vec<AppBody>),
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<AppQuery>,
+    auth: AnyAuth,
+) -> Result<Success<AppOrApps>> {
+    let offset = state.config.display_offset;
+    let wanted = match query.entity.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        None => None,
+        Some(e) if e.eq_ignore_ascii_case("app") => Some("app"),
+        Some(e) if e.eq_ignore_ascii_case("customer") => Some("customer"),
+        Some(_) => return Err(ApiError::bad_request("query parameter entity must be app or customer")),
+    };
+    match (auth, wanted) {
+        (AnyAuth::App(app), None | Some("app")) => Ok(Success(AppOrApps::One(AppBody::new(&app, offset)))),
+        (AnyAuth::Customer(customer), None | Some("customer")) => {
+            let apps = state.store.list_apps(&customer.id).await?;
+            Ok(Success(AppOrApps::Many(apps.iter().map(|a| AppBody::new(a, offset)).collect())))
+        }
+        (_, Some(other)) => Err(wrong_kind(other)),
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    JsonBody(request): JsonBody<UpdateApp>,
+) -> Result<Success<AppBody>> {
+    if request.exotel_account_sid.is_some() {
+        return Err(ApiError::bad_request(
+            "ExotelAccountSid cannot be changed: register a new app for another Exotel account",
+        ));
+    }
+    let key = &state.config.master_key;
+    let update = AppUpdate {
+        name: request.app_name.map(|v| non_empty("AppName", Some(v), 200)).transpose()?,
+        exotel_api_key: request
+            .exotel_api_key
+            .map(|v| non_empty("ExotelApiKey", Some(v), 512))
+            .transpose()?
+            .map(|v| key.seal_field(SecretField::ExotelApiKey, &app.id, &v)),
+        exotel_api_token: request
+            .exotel_api_token
+            .map(|v| non_empty("ExotelApiToken", Some(v), 512))
+            .transpose()?
+            .map(|v| key.seal_field(SecretField::ExotelApiToken, &app.id, &v)),
+        exotel_domain: request
+            .exotel_domain
+            .map(|v| ExotelDomain::parse(&v))
+            .transpose()?
+            .map(|d| d.as_str().to_string()),
+        is_active: request.is_active,
+    };
+    if update.name.is_none()
+        && update.exotel_api_key.is_none()
+        && update.exotel_api_token.is_none()
+        && update.exotel_domain.is_none()
+        && update.is_active.is_none()
+    {
+        return Err(ApiError::bad_request(
+            "send at least one of AppName, ExotelApiKey, ExotelApiToken, ExotelDomain, IsActive",
+        ));
+    }
+    let updated = state
+        .store
+        .update_app(&app.customer_id, &app.id, &update, now_ms())
+        .await?
+        .ok_or_else(|| ApiError::not_found("app not found"))?;
+    tracing::info!(app_id = %app.id, "app updated");
+    Ok(Success(AppBody::new(&updated, state.config.display_offset)))
+}
+
+pub async fn delete(State(state): State<AppState>, AppAuth(app): AppAuth) -> Result<Success<&'static str>> {
+    if !state.store.delete_app(&app.customer_id, &app.id).await? {
+        return Err(ApiError::not_found("app not found"));
+    }
+    tracing::info!(app_id = %app.id, "app deleted");
+    Ok(Success("Deleted Successfully"))
+}

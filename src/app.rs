@@ -1,0 +1,166 @@
+//! Application state, the router, and the server loop with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::api;
+use crate::config::{Config, CorsOrigins};
+use crate::envelope::{with_request_id, ApiError};
+use crate::store::Store;
+use crate::throttle::FailureThrottle;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub token_failures: Arc<FailureThrottle>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> Self {
+        let token_failures = Arc::new(FailureThrottle::new(config.token_failure_limit, config.token_failure_window));
+        Self { store, config: Arc::new(config), token_failures }
+    }
+}
+
+/// Every route, with the middleware that gives each request its id, envelope and limits.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/v2/integrations", api::routes())
+        .route("/healthz", get(api::ops::healthz))
+        .route("/readyz", get(api::ops::readyz))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .route_layer(middleware::from_fn(record_route))
+        .layer(middleware::from_fn_with_state(state.clone(), request_timeout))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(request_context))
+        .layer(cors_layer(&state.config.cors_allowed_origins))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Gives the request its id (in the `X-Request-Id` header, the envelope and every log line) and logs its outcome.
+async fn request_context(request: Request, next: Next) -> Response {
+    let id = Uuid::new_v4();
+    let started = Instant::now();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        route = tracing::field::Empty,
+        customer_id = tracing::field::Empty,
+        app_id = tracing::field::Empty,
+    );
+    let mut response = with_request_id(id, next.run(request)).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| tracing::info!(status, latency_ms, "request finished"));
+    response.headers_mut().insert(REQUEST_ID_HEADER, HeaderValue::from_str(&id.to_string()).expect("uuid is ascii"));
+    response
+}
+
+/// Names the matched route (a template, never raw ids) in the request's log span.
+async fn record_route(request: Request, next: Next) -> Response {
+    if let Some(path) = request.extensions().get::<MatchedPath>() {
+        tracing::Span::current().record("route", path.as_str());
+    }
+    next.run(request).await
+}
+
+async fn request_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(limit_secs = limit.as_secs(), "request timed out");
+            ApiError::ServiceUnavailable(format!("request took longer than {} s; try again", limit.as_secs()))
+                .into_response()
+        }
+    }
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
+}
+
+async fn unknown_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("method {method} is not allowed on {}", uri.path()))
+}
+
+fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
+    let allow_origin = match origins {
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok())),
+    };
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
+        // A `*` would not cover Authorization, so the headers are named.
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID_HEADER])
+        .expose_headers([REQUEST_ID_HEADER, header::RETRY_AFTER])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// Serves until `shutdown` is cancelled, then drains in-flight requests.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
+}
+
+/// Connects and migrates the store, then serves on the configured address until SIGTERM or Ctrl-C.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let store = Store::connect(config.database_url.expose(), config.database_max_connections).await?;
+    store.migrate().await?;
+    let listener = TcpListener::bind(config.listen_addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, backend = store.backend_name(), "integrations-core is ready");
+
+    let state = AppState::new(store.clone(), config);
+    let shutdown = CancellationToken::new();
+    tokio::spawn(crate::maintenance::run(state.clone(), shutdown.clone()));
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    serve(listener, state, shutdown).await?;
+    store.close().await;
+    tracing::info!("integrations-core stopped");
+    Ok(())
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutdown requested; draining in-flight requests");
+    shutdown.cancel();
+}

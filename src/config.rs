@@ -1,0 +1,458 @@
+//! Configuration read from the environment (and `.env`), validated once; secrets print as `***`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::FixedOffset;
+
+use crate::crypto::MasterKey;
+
+/// Where the embedded SQLite database lives when `DATABASE_URL` is not set.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/integrations.db";
+/// The name of the generated master key file, next to the SQLite database.
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+/// A start-up configuration problem, always naming the variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, message: impl Into<String>) -> Self {
+        Self { variable, message: message.into() }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Which origins may call the API from a browser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CorsOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+/// A string that never shows up in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `sqlite://...` or `postgres://...`. May carry a password, so it is redacted in `Debug`.
+    pub database_url: SecretString,
+    pub database_max_connections: u32,
+    pub listen_addr: SocketAddr,
+    /// The base URL Exotel and browsers reach this server at (status callbacks point here).
+    pub public_base_url: String,
+    pub admin_token: Option<SecretString>,
+    pub master_key: MasterKey,
+    pub token_ttl: chrono::Duration,
+    pub display_offset: FixedOffset,
+    pub request_timeout: Duration,
+    pub webhook_allow_private: bool,
+    pub webhook_timeout: Duration,
+    pub webhook_retry_schedule: Vec<Duration>,
+    pub popup_deadline: Duration,
+    pub exotel_ccm_url_mumbai: String,
+    pub exotel_ccm_url_singapore: String,
+    pub cors_allowed_origins: CorsOrigins,
+    pub log_format: LogFormat,
+    /// Failed `POST /token` attempts allowed per client address, and per Id, in one window.
+    pub token_failure_limit: u32,
+    pub token_failure_window: Duration,
+}
+
+impl Config {
+    /// Reads the process environment (after loading `.env`, if present).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable lookup; tests pass a map.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let backend = DatabaseKind::of(&database_url)
+            .ok_or_else(|| ConfigError::new("DATABASE_URL", "must start with sqlite:// or postgres://"))?;
+
+        let listen_addr: SocketAddr =
+            parse_or("LISTEN_ADDR", var("LISTEN_ADDR"), "127.0.0.1:8080".parse().unwrap(), |v| {
+                v.parse().map_err(|_| "must be an address like 127.0.0.1:8080".to_string())
+            })?;
+        let public_base_url = match var("PUBLIC_BASE_URL") {
+            Some(v) => {
+                let parsed =
+                    url::Url::parse(&v).map_err(|_| ConfigError::new("PUBLIC_BASE_URL", "must be an http(s) URL"))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(ConfigError::new("PUBLIC_BASE_URL", "must be an http(s) URL"));
+                }
+                v.trim_end_matches('/').to_string()
+            }
+            None => format!("http://{listen_addr}"),
+        };
+
+        let master_key = match var("MASTER_KEY") {
+            Some(v) => MasterKey::from_base64(&v).map_err(|e| ConfigError::new("MASTER_KEY", e))?,
+            None => match backend {
+                DatabaseKind::Sqlite => {
+                    let dir = sqlite_data_dir(&database_url);
+                    load_or_create_master_key(&dir.join(MASTER_KEY_FILE))
+                        .map_err(|e| ConfigError::new("MASTER_KEY", e))?
+                }
+                DatabaseKind::Postgres => {
+                    return Err(ConfigError::new(
+                        "MASTER_KEY",
+                        "is required with Postgres: set it to base64 of 32 random bytes (openssl rand -base64 32)",
+                    ))
+                }
+            },
+        };
+
+        let token_ttl_days = parse_or("TOKEN_TTL_DAYS", var("TOKEN_TTL_DAYS"), 90u32, positive_int)?;
+        let display_offset = parse_or("DISPLAY_UTC_OFFSET", var("DISPLAY_UTC_OFFSET"), default_offset(), |v| {
+            v.parse::<FixedOffset>().map_err(|_| "must be an offset like +05:30 or -04:00".to_string())
+        })?;
+
+        let log_format =
+            parse_or("LOG_FORMAT", var("LOG_FORMAT"), LogFormat::Text, |v| match v.to_ascii_lowercase().as_str() {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                _ => Err("must be text or json".to_string()),
+            })?;
+
+        let cors_allowed_origins = match var("CORS_ALLOWED_ORIGINS") {
+            None => CorsOrigins::Any,
+            Some(v) if v == "*" => CorsOrigins::Any,
+            Some(v) => {
+                let origins: Vec<String> = v
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect();
+                for origin in &origins {
+                    let ok = url::Url::parse(origin).map(|u| matches!(u.scheme(), "http" | "https")).unwrap_or(false);
+                    if !ok {
+                        return Err(ConfigError::new(
+                            "CORS_ALLOWED_ORIGINS",
+                            format!("{origin:?} is not an origin like https://crm.example.com"),
+                        ));
+                    }
+                }
+                CorsOrigins::List(origins)
+            }
+        };
+
+        Ok(Config {
+            database_url: SecretString::new(database_url),
+            database_max_connections: parse_or(
+                "DATABASE_MAX_CONNECTIONS",
+                var("DATABASE_MAX_CONNECTIONS"),
+                10u32,
+                positive_int,
+            )?,
+            listen_addr,
+            public_base_url,
+            admin_token: var("ADMIN_TOKEN").map(SecretString::new),
+            master_key,
+            token_ttl: chrono::Duration::days(token_ttl_days.into()),
+            display_offset,
+            request_timeout: Duration::from_secs(parse_or(
+                "REQUEST_TIMEOUT_SECS",
+                var("REQUEST_TIMEOUT_SECS"),
+                30u64,
+                positive_int,
+            )?),
+            webhook_allow_private: parse_or("WEBHOOK_ALLOW_PRIVATE", var("WEBHOOK_ALLOW_PRIVATE"), false, parse_bool)?,
+            webhook_timeout: Duration::from_secs(parse_or(
+                "WEBHOOK_TIMEOUT_SECS",
+                var("WEBHOOK_TIMEOUT_SECS"),
+                10u64,
+                positive_int,
+            )?),
+            webhook_retry_schedule: parse_or(
+                "WEBHOOK_RETRY_SCHEDULE",
+                var("WEBHOOK_RETRY_SCHEDULE"),
+                parse_schedule("5s,30s,2m,10m,30m,1h,2h,4h,8h").unwrap(),
+                parse_schedule,
+            )?,
+            popup_deadline: Duration::from_secs(parse_or(
+                "POPUP_DEADLINE_SECS",
+                var("POPUP_DEADLINE_SECS"),
+                60u64,
+                positive_int,
+            )?),
+            exotel_ccm_url_mumbai: parse_or(
+                "EXOTEL_CCM_URL_MUMBAI",
+                var("EXOTEL_CCM_URL_MUMBAI"),
+                "https://ccm-api.in.exotel.com".to_string(),
+                parse_base_url,
+            )?,
+            exotel_ccm_url_singapore: parse_or(
+                "EXOTEL_CCM_URL_SINGAPORE",
+                var("EXOTEL_CCM_URL_SINGAPORE"),
+                "https://ccm-api.exotel.com".to_string(),
+                parse_base_url,
+            )?,
+            cors_allowed_origins,
+            log_format,
+            token_failure_limit: parse_or("TOKEN_FAILURE_LIMIT", var("TOKEN_FAILURE_LIMIT"), 10u32, positive_int)?,
+            token_failure_window: Duration::from_secs(parse_or(
+                "TOKEN_FAILURE_WINDOW_SECS",
+                var("TOKEN_FAILURE_WINDOW_SECS"),
+                300u64,
+                positive_int,
+            )?),
+        })
+    }
+
+    pub fn database_kind(&self) -> DatabaseKind {
+        DatabaseKind::of(self.database_url.expose()).expect("validated at load")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseKind {
+    pub fn of(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// The folder holding a SQLite database file (where the master key is generated too).
+pub fn sqlite_data_dir(database_url: &str) -> PathBuf {
+    let path = database_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    match Path::new(path).parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Reads the master key file, or creates it (mode 0600) with a fresh random key.
+fn load_or_create_master_key(path: &Path) -> Result<MasterKey, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => MasterKey::from_base64(text.trim()).map_err(|e| format!("{} {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            let key = MasterKey::generate();
+            write_private_file(path, &key.to_base64()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            tracing::warn!(path = %path.display(), "generated a new master key; back it up: without it stored secrets cannot be read");
+            Ok(key)
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.write_all(b"\n")
+}
+
+fn default_offset() -> FixedOffset {
+    FixedOffset::east_opt(5 * 3600 + 30 * 60).expect("valid offset")
+}
+
+fn parse_or<T>(
+    variable: &'static str,
+    value: Option<String>,
+    default: T,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) => parse(&v).map_err(|message| ConfigError::new(variable, format!("{message} (got {v:?})"))),
+    }
+}
+
+fn positive_int<T: std::str::FromStr + PartialOrd + Default>(v: &str) -> Result<T, String> {
+    match v.parse::<T>() {
+        Ok(n) if n > T::default() => Ok(n),
+        _ => Err("must be a positive whole number".to_string()),
+    }
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("must be true or false".to_string()),
+    }
+}
+
+fn parse_base_url(v: &str) -> Result<String, String> {
+    match url::Url::parse(v) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(v.trim_end_matches('/').to_string()),
+        _ => Err("must be an http(s) URL".to_string()),
+    }
+}
+
+/// Parses a retry schedule like `5s,30s,2m,10m,1h`.
+pub fn parse_schedule(v: &str) -> Result<Vec<Duration>, String> {
+    let steps: Result<Vec<Duration>, String> = v.split(',').map(|s| parse_duration(s.trim())).collect();
+    let steps = steps?;
+    if steps.is_empty() {
+        return Err("must list at least one delay, like 5s,30s,2m".to_string());
+    }
+    Ok(steps)
+}
+
+/// Parses `250ms`, `5s`, `2m`, `1h` or `1d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("{s:?} is not a duration like 500ms, 5s, 2m, 1h or 1d");
+    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let millis = match unit {
+        "ms" => n,
+        "s" => n * 1_000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        "d" => n * 86_400_000,
+        _ => return Err(bad()),
+    };
+    Ok(Duration::from_millis(millis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let config = load(&[("MASTER_KEY", KEY)]).unwrap();
+        assert_eq!(config.listen_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.public_base_url, "http://127.0.0.1:8080");
+        assert_eq!(config.token_ttl, chrono::Duration::days(90));
+        assert_eq!(config.display_offset.to_string(), "+05:30");
+        assert_eq!(config.webhook_retry_schedule.len(), 9);
+        assert_eq!(config.cors_allowed_origins, CorsOrigins::Any);
+        assert_eq!(config.database_kind(), DatabaseKind::Sqlite);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (name, value) in [
+            ("LISTEN_ADDR", "nope"),
+            ("TOKEN_TTL_DAYS", "0"),
+            ("DISPLAY_UTC_OFFSET", "IST"),
+            ("WEBHOOK_RETRY_SCHEDULE", "5s,soon"),
+            ("WEBHOOK_ALLOW_PRIVATE", "maybe"),
+            ("LOG_FORMAT", "xml"),
+            ("DATABASE_URL", "mysql://x"),
+            ("MASTER_KEY", "c2hvcnQ="),
+            ("CORS_ALLOWED_ORIGINS", "crm.example.com"),
+        ] {
+            let mut vars = vec![("MASTER_KEY", KEY)];
+            vars.retain(|(k, _)| *k != name);
+            vars.push((name, value));
+            let err = load(&vars).unwrap_err();
+            assert_eq!(err.variable, name, "{err}");
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn postgres_requires_a_master_key() {
+        let err = load(&[("DATABASE_URL", "postgres://localhost/x")]).unwrap_err();
+        assert_eq!(err.variable, "MASTER_KEY");
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let config = load(&[
+            ("MASTER_KEY", KEY),
+            ("ADMIN_TOKEN", "admin-secret-value"),
+            ("DATABASE_URL", "postgres://user:db-password@localhost/x"),
+        ])
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("admin-secret-value"));
+        assert!(!shown.contains("db-password"));
+        assert!(!shown.contains(KEY));
+    }
+
+    #[test]
+    fn sqlite_without_a_key_generates_one_privately_and_reuses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/db/integrations.db", dir.path().display());
+        let first = load(&[("DATABASE_URL", &url)]).unwrap();
+        let path = dir.path().join("db").join(MASTER_KEY_FILE);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let second = load(&[("DATABASE_URL", &url)]).unwrap();
+        assert_eq!(first.master_key.to_base64(), second.master_key.to_base64());
+    }
+
+    #[test]
+    fn schedules_and_durations_parse() {
+        assert_eq!(
+            parse_schedule("500ms,5s,2m,1h").unwrap(),
+            vec![
+                Duration::from_millis(500),
+                Duration::from_secs(5),
+                Duration::from_secs(120),
+                Duration::from_secs(3600)
+            ]
+        );
+        assert!(parse_schedule("").is_err());
+        assert!(parse_duration("5x").is_err());
+    }
+}

@@ -1,0 +1,43 @@
+//! What an app is bound to upstream: its Exotel region, or the built-in sandbox.
+
+use super::FieldError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExotelDomain {
+    Mumbai,
+    Singapore,
+    /// Never calls Exotel: the server simulates the upstream.
+    Sandbox,
+}
+
+impl ExotelDomain {
+    pub fn parse(value: &str) -> Result<Self, FieldError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "mumbai" => Ok(Self::Mumbai),
+            "singapore" => Ok(Self::Singapore),
+            "sandbox" => Ok(Self::Sandbox),
+            _ => Err(FieldError::new("ExotelDomain must be one of mumbai, singapore, sandbox")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mumbai => "mumbai",
+            Self::Singapore => "singapore",
+            Self::Sandbox => "sandbox",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_case_in_lowercase_out() {
+        assert_eq!(ExotelDomain::parse("Mumbai").unwrap().as_str(), "mumbai");
+        assert_eq!(ExotelDomain::parse("SINGAPORE").unwrap(), ExotelDomain::Singapore);
+        assert_eq!(ExotelDomain::parse("sandbox").unwrap(), ExotelDomain::Sandbox);
+        assert!(ExotelDomain::parse("delhi").unwrap_err().0.contains("mumbai, singapore, sandbox"));
+    }
+}

@@ -1,0 +1,40 @@
+//! Plain domain types that are valid by construction: once parsed, a value is proof of its rules.
+
+pub mod app;
+pub mod email;
+pub mod net;
+pub mod setting;
+pub mod time;
+
+pub use app::ExotelDomain;
+pub use email::Email;
+pub use setting::{SettingKey, SettingValue};
+
+/// A field that failed its rule; the message names the field as the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FieldError(pub String);
+
+impl FieldError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+impl From<FieldError> for crate::envelope::ApiError {
+    fn from(error: FieldError) -> Self {
+        Self::BadRequest(error.0)
+    }
+}
+
+/// Rejects a missing or blank text field, trimming the rest.
+pub fn non_empty(field: &str, value: Option<String>, max_chars: usize) -> Result<String, FieldError> {
+    let value = value.map(|v| v.trim().to_string()).unwrap_or_default();
+    if value.is_empty() {
+        return Err(FieldError(format!("{field} is required and must not be empty")));
+    }
+    if value.chars().count() > max_chars {
+        return Err(FieldError(format!("{field} must be at most {max_chars} characters")));
+    }
+    Ok(value)
+}

@@ -1,0 +1,173 @@
+//! App settings: the allowed keys and the rule each value must follow.
+
+use super::net::{is_forbidden_ip, is_local_hostname};
+use super::FieldError;
+
+/// The longest URL a setting may hold.
+pub const MAX_URL_CHARS: usize = 2048;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SettingKey {
+    Popup,
+    IncomingCallHangup,
+    MissedCall,
+    Callback,
+    Playback,
+    Streaming,
+    Record,
+}
+
+pub const ALLOWED_KEYS: &str = "popup, incomingCallHangup, missedCall, callback, record, streaming, playback";
+
+impl SettingKey {
+    pub const ALL: [SettingKey; 7] = [
+        Self::Popup,
+        Self::IncomingCallHangup,
+        Self::MissedCall,
+        Self::Callback,
+        Self::Playback,
+        Self::Streaming,
+        Self::Record,
+    ];
+
+    /// Matches the key names of the contract; case does not matter on the way in.
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|key| key.as_str().eq_ignore_ascii_case(value.trim()))
+            .ok_or_else(|| FieldError(format!("{field} must be one of {ALLOWED_KEYS} (got {value:?})")))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Popup => "popup",
+            Self::IncomingCallHangup => "incomingCallHangup",
+            Self::MissedCall => "missedCall",
+            Self::Callback => "callback",
+            Self::Playback => "playback",
+            Self::Streaming => "streaming",
+            Self::Record => "record",
+        }
+    }
+
+    /// Keys whose value is a URL the dispatcher POSTs events to.
+    pub fn is_webhook(self) -> bool {
+        matches!(self, Self::Popup | Self::IncomingCallHangup | Self::MissedCall | Self::Callback)
+    }
+}
+
+/// A setting value that passed its key's rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingValue(String);
+
+impl SettingValue {
+    /// `allow_private` lets webhook URLs point at loopback and private addresses (development only).
+    pub fn parse(key: SettingKey, value: &serde_json::Value, allow_private: bool) -> Result<Self, FieldError> {
+        let text = match (key, value) {
+            (_, serde_json::Value::String(s)) => s.trim().to_string(),
+            (SettingKey::Record, serde_json::Value::Bool(b)) => b.to_string(),
+            (SettingKey::Record, _) => return Err(FieldError::new("Value for record must be \"true\" or \"false\"")),
+            _ => return Err(FieldError(format!("Value for {} must be a string", key.as_str()))),
+        };
+        match key {
+            SettingKey::Record => match text.to_ascii_lowercase().as_str() {
+                "true" | "false" => Ok(Self(text.to_ascii_lowercase())),
+                _ => Err(FieldError::new("Value for record must be \"true\" or \"false\"")),
+            },
+            SettingKey::Streaming => check_url(key, &text, &["ws", "wss"], true).map(|_| Self(text)),
+            SettingKey::Playback => check_url(key, &text, &["http", "https"], true).map(|_| Self(text)),
+            _ => check_url(key, &text, &["http", "https"], allow_private).map(|_| Self(text)),
+        }
+    }
+
+    /// A value read back from storage, already validated when it was written.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+fn check_url(key: SettingKey, text: &str, schemes: &[&str], allow_private: bool) -> Result<(), FieldError> {
+    let name = key.as_str();
+    let wanted = schemes.join(" or ");
+    if text.is_empty() {
+        return Err(FieldError(format!("Value for {name} is required and must be a {wanted} URL")));
+    }
+    if text.chars().count() > MAX_URL_CHARS {
+        return Err(FieldError(format!("Value for {name} must be at most {MAX_URL_CHARS} characters")));
+    }
+    let url = url::Url::parse(text).map_err(|_| FieldError(format!("Value for {name} must be a {wanted} URL")))?;
+    if !schemes.contains(&url.scheme()) {
+        return Err(FieldError(format!("Value for {name} must be a {wanted} URL")));
+    }
+    let host = url.host().ok_or_else(|| FieldError(format!("Value for {name} must name a host")))?;
+    if allow_private {
+        return Ok(());
+    }
+    let internal = match host {
+        url::Host::Domain(domain) => is_local_hostname(domain),
+        url::Host::Ipv4(ip) => is_forbidden_ip(ip.into()),
+        url::Host::Ipv6(ip) => is_forbidden_ip(ip.into()),
+    };
+    if internal {
+        return Err(FieldError(format!(
+            "Value for {name} must not point at a loopback, private, link-local or multicast address"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_match_the_contract_spelling() {
+        assert_eq!(SettingKey::parse("Key", "incomingcallhangup").unwrap().as_str(), "incomingCallHangup");
+        let err = SettingKey::parse("Key", "colour").unwrap_err();
+        assert!(err.0.contains(ALLOWED_KEYS));
+    }
+
+    #[test]
+    fn record_takes_true_or_false_as_text_or_boolean() {
+        assert_eq!(SettingValue::parse(SettingKey::Record, &json!(true), false).unwrap().as_str(), "true");
+        assert_eq!(SettingValue::parse(SettingKey::Record, &json!("False"), false).unwrap().as_str(), "false");
+        assert!(SettingValue::parse(SettingKey::Record, &json!("yes"), false).is_err());
+        assert!(SettingValue::parse(SettingKey::Record, &json!(1), false).is_err());
+    }
+
+    #[test]
+    fn webhook_urls_must_be_public_http() {
+        let ok = SettingValue::parse(SettingKey::Popup, &json!("https://crm.example.com/hook"), false);
+        assert!(ok.is_ok());
+        for bad in [
+            "ftp://crm.example.com",
+            "not a url",
+            "http://127.0.0.1/x",
+            "http://[::ffff:127.0.0.1]/x",
+            "http://localhost:9000/",
+            "http://10.0.0.5/",
+            "http://169.254.169.254/latest",
+        ] {
+            assert!(SettingValue::parse(SettingKey::Callback, &json!(bad), false).is_err(), "{bad}");
+        }
+        assert!(SettingValue::parse(SettingKey::Callback, &json!("http://127.0.0.1:9/x"), true).is_ok());
+        let long = format!("https://e.com/{}", "a".repeat(MAX_URL_CHARS));
+        assert!(SettingValue::parse(SettingKey::Popup, &json!(long), false).is_err());
+    }
+
+    #[test]
+    fn streaming_needs_a_websocket_url() {
+        assert!(SettingValue::parse(SettingKey::Streaming, &json!("wss://stream.example.com"), false).is_ok());
+        assert!(SettingValue::parse(SettingKey::Streaming, &json!("https://stream.example.com"), false).is_err());
+        assert!(SettingValue::parse(SettingKey::Popup, &json!(true), false).is_err());
+    }
+}

@@ -1,0 +1,147 @@
+//! The Exotel envelope and [`ApiError`]: the one place where errors become HTTP responses.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use uuid::Uuid;
+
+tokio::task_local! {
+    /// The id of the request being served; set by the request-id middleware for the whole request.
+    static REQUEST_ID: Uuid;
+}
+
+/// Runs `future` with `id` as the current request id.
+pub async fn with_request_id<F: std::future::Future>(id: Uuid, future: F) -> F::Output {
+    REQUEST_ID.scope(id, future).await
+}
+
+/// The id of the request being served (a fresh one outside a request).
+pub fn current_request_id() -> Uuid {
+    REQUEST_ID.try_with(|id| *id).unwrap_or_else(|_| Uuid::new_v4())
+}
+
+/// `{"RequestId", "Status", "Code", "Error", "Data"}`, in that order.
+#[derive(Serialize)]
+pub struct Envelope<T: Serialize> {
+    #[serde(rename = "RequestId")]
+    pub request_id: Uuid,
+    #[serde(rename = "Status")]
+    pub status: &'static str,
+    #[serde(rename = "Code")]
+    pub code: u16,
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Data")]
+    pub data: Option<T>,
+}
+
+/// A successful answer: 200 with `data` inside the envelope.
+pub struct Success<T: Serialize>(pub T);
+
+impl<T: Serialize> IntoResponse for Success<T> {
+    fn into_response(self) -> Response {
+        envelope_response(StatusCode::OK, String::new(), Some(self.0))
+    }
+}
+
+fn envelope_response<T: Serialize>(status: StatusCode, error: String, data: Option<T>) -> Response {
+    let body = Envelope {
+        request_id: current_request_id(),
+        status: if status.is_success() { "Success" } else { "Failure" },
+        code: status.as_u16(),
+        error,
+        data,
+    };
+    (status, Json(body)).into_response()
+}
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// Every way a request can fail. `status()` is the single table from error to HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body is larger than the {limit_bytes} byte limit")]
+    PayloadTooLarge { limit_bytes: usize },
+    #[error("too many failed attempts; try again in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// Exotel refused: its status and its error JSON as text are passed through.
+    #[error("{message}")]
+    Upstream { status: StatusCode, message: String },
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadRequest(message.into())
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::Unauthorized(message.into())
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict(message.into())
+    }
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(error.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Upstream { status, .. } => *status,
+            Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        match error {
+            crate::store::StoreError::Conflict(message) => Self::Conflict(message),
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<crate::crypto::CryptoError> for ApiError {
+    fn from(error: crate::crypto::CryptoError) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let Self::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "request failed with an internal error");
+        }
+        let mut response = envelope_response::<()>(status, self.to_string(), None);
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+        }
+        response
+    }
+}

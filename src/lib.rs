@@ -1,0 +1,26 @@
+//! integrations-core: Exotel's integrations core v2 platform, reimplemented.
+
+/// HTTP handlers, one file per resource.
+pub mod api;
+/// Application state, the router, and the server loop.
+pub mod app;
+/// Tokens: minting, hashing, and the extractors that prove who is asking.
+pub mod auth;
+/// Command-line operations that do not need the HTTP server.
+pub mod cli;
+/// Configuration from the environment, validated once at start-up.
+pub mod config;
+/// Secrets at rest (AES-256-GCM), the SDK's SipSecret form, and HMAC signatures.
+pub mod crypto;
+/// Plain domain types that are valid by construction.
+pub mod domain;
+/// The Exotel envelope and the one error type that becomes every HTTP error.
+pub mod envelope;
+/// Background housekeeping.
+pub mod maintenance;
+/// Storage over SQLite or Postgres; all SQL lives here.
+pub mod store;
+/// Logging set-up (text or JSON lines).
+pub mod telemetry;
+/// Throttling of repeated failed sign-ins.
+pub mod throttle;

@@ -1,0 +1,32 @@
+//! The `integrations-core` binary: parse the command line, load the configuration, run.
+
+use clap::Parser;
+use integrations_core::cli::{self, Cli, Command};
+use integrations_core::config::Config;
+use integrations_core::{app, telemetry};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("configuration error: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => app::run(config).await,
+        Command::Migrate => cli::migrate(&config).await,
+        Command::Customer { command } => cli::customer(&config, command).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "integrations-core failed");
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The `apps` table.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreResult};
+use crate::crypto::Sealed;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AppRow {
+    pub id: String,
+    pub customer_id: String,
+    pub name: String,
+    pub exotel_account_sid: String,
+    #[sqlx(try_from = "String")]
+    pub exotel_api_key: Sealed,
+    #[sqlx(try_from = "String")]
+    pub exotel_api_token: Sealed,
+    pub exotel_domain: String,
+    pub is_active: bool,
+    #[sqlx(try_from = "String")]
+    pub secret: Sealed,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub(crate) const APP_COLUMNS: &str = "id, customer_id, name, exotel_account_sid, exotel_api_key, exotel_api_token, \
+     exotel_domain, is_active, secret, created_at, updated_at";
+
+/// The fields `PUT /app` may change; `None` keeps the stored value.
+#[derive(Debug, Clone, Default)]
+pub struct AppUpdate {
+    pub name: Option<String>,
+    pub exotel_api_key: Option<Sealed>,
+    pub exotel_api_token: Option<Sealed>,
+    pub exotel_domain: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+impl Store {
+    pub async fn insert_app(&self, row: &AppRow) -> StoreResult<()> {
+        let sql = format!("INSERT INTO apps ({APP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+        on_writer!(self, |pool| sqlx::query(&sql)
+            .bind(&row.id)
+            .bind(&row.customer_id)
+            .bind(&row.name)
+            .bind(&row.exotel_account_sid)
+            .bind(&row.exotel_api_key.0)
+            .bind(&row.exotel_api_token.0)
+            .bind(&row.exotel_domain)
+            .bind(row.is_active)
+            .bind(&row.secret.0)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The customer's apps, oldest first.
+    pub async fn list_apps(&self, customer_id: &str) -> StoreResult<Vec<AppRow>> {
+        let sql = format!("SELECT {APP_COLUMNS} FROM apps WHERE customer_id = $1 ORDER BY created_at, id");
+        Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(customer_id).fetch_all(pool).await)?)
+    }
+
+    /// An app by id, without a tenant check: only for callers that hold no token (Exotel's passthru).
+    pub async fn find_app_unscoped(&self, app_id: &str) -> StoreResult<Option<AppRow>> {
+        let sql = format!("SELECT {APP_COLUMNS} FROM apps WHERE id = $1");
+        Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(app_id).fetch_optional(pool).await)?)
+    }
+
+    /// Applies a partial update and returns the app as stored, or `None` when it is not this customer's.
+    pub async fn update_app(
+        &self,
+        customer_id: &str,
+        app_id: &str,
+        update: &AppUpdate,
+        now: i64,
+    ) -> StoreResult<Option<AppRow>> {
+        let sql = format!(
+            "UPDATE apps SET name = COALESCE($3, name), exotel_api_key = COALESCE($4, exotel_api_key), \
+             exotel_api_token = COALESCE($5, exotel_api_token), exotel_domain = COALESCE($6, exotel_domain), \
+             is_active = COALESCE($7, is_active), updated_at = $8 \
+             WHERE customer_id = $1 AND id = $2 RETURNING {APP_COLUMNS}"
+        );
+        Ok(on_writer!(self, |pool| sqlx::query_as(&sql)
+            .bind(customer_id)
+            .bind(app_id)
+            .bind(&update.name)
+            .bind(update.exotel_api_key.as_ref().map(|s| &s.0))
+            .bind(update.exotel_api_token.as_ref().map(|s| &s.0))
+            .bind(&update.exotel_domain)
+            .bind(update.is_active)
+            .bind(now)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Deletes the app and, by cascade, its settings, users, calls and tokens.
+    pub async fn delete_app(&self, customer_id: &str, app_id: &str) -> StoreResult<bool> {
+        let sql = "DELETE FROM apps WHERE customer_id = $1 AND id = $2";
+        let done = on_writer!(self, |pool| sqlx::query(sql)
+            .bind(customer_id)
+            .bind(app_id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+}

@@ -1,0 +1,59 @@
+//! The `customers` table.
+
+use sqlx::FromRow;
+
+use super::{is_unique_violation, Store, StoreError, StoreResult};
+use crate::crypto::Sealed;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CustomerRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    #[sqlx(try_from = "String")]
+    pub secret: Sealed,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, name, email, secret, created_at, updated_at";
+
+impl Store {
+    pub async fn insert_customer(&self, row: &CustomerRow) -> StoreResult<()> {
+        let sql =
+            "INSERT INTO customers (id, name, email, secret, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)";
+        on_writer!(self, |pool| sqlx::query(sql)
+            .bind(&row.id)
+            .bind(&row.name)
+            .bind(&row.email)
+            .bind(&row.secret.0)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(|e| match is_unique_violation(&e) {
+            true => StoreError::Conflict(format!("customer {} already exists", row.id)),
+            false => e.into(),
+        })?;
+        Ok(())
+    }
+
+    pub async fn find_customer(&self, customer_id: &str) -> StoreResult<Option<CustomerRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM customers WHERE id = $1");
+        Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(customer_id).fetch_optional(pool).await)?)
+    }
+
+    pub async fn list_customers(&self) -> StoreResult<Vec<CustomerRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM customers ORDER BY created_at, id");
+        Ok(on_reader!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?)
+    }
+
+    /// Deletes the customer and, by cascade, everything it owns. False when there was no such customer.
+    pub async fn delete_customer(&self, customer_id: &str) -> StoreResult<bool> {
+        let sql = "DELETE FROM customers WHERE id = $1";
+        let done =
+            on_writer!(self, |pool| sqlx::query(sql).bind(customer_id).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+}
