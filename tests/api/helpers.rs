@@ -1,0 +1,224 @@
+//! `TestApp`: a fresh database and router per test, with builders that seed customers and apps.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use integrations_core::app::{router, AppState};
+use integrations_core::config::Config;
+use integrations_core::store::Store;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    /// Keeps the SQLite folder alive for the test's lifetime.
+    _dir: tempfile::TempDir,
+}
+
+/// A response with its body parsed as JSON (`Value::Null` when the body is not JSON).
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestResponse {
+    /// The envelope's `Data`, after checking the answer is a 200 success envelope.
+    pub fn data(&self) -> &Value {
+        assert_eq!(self.status, StatusCode::OK, "expected 200, got {}: {}", self.status, self.text);
+        assert_eq!(self.body["Status"], "Success", "{}", self.text);
+        &self.body["Data"]
+    }
+
+    /// Checks a failure envelope with `status` and returns its `Error` text.
+    pub fn error(&self, status: StatusCode) -> String {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(self.body["Status"], "Failure", "{}", self.text);
+        assert_eq!(self.body["Code"], status.as_u16(), "{}", self.text);
+        assert!(self.body["Data"].is_null(), "{}", self.text);
+        self.body["Error"].as_str().expect("Error is a string").to_string()
+    }
+}
+
+/// A seeded customer, with a live customer token.
+#[derive(Clone, Debug)]
+pub struct TestCustomer {
+    pub id: String,
+    pub secret: String,
+    pub token: String,
+}
+
+/// A seeded app, with a live app token.
+#[derive(Clone, Debug)]
+pub struct TestAppEntity {
+    pub id: String,
+    pub secret: String,
+    pub token: String,
+    pub customer: TestCustomer,
+    pub account_sid: String,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_env(&[]).await
+    }
+
+    /// A TestApp whose configuration has `overrides` on top of the test defaults.
+    pub async fn with_env(overrides: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}/integrations.db", dir.path().display());
+        let mut vars: HashMap<String, String> = HashMap::from([
+            ("DATABASE_URL".into(), database_url),
+            ("MASTER_KEY".into(), MASTER_KEY.into()),
+            ("ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
+            ("LOG_FORMAT".into(), "text".into()),
+        ]);
+        for (k, v) in overrides {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+        let store = test_store(&config).await;
+        let state = AppState::new(store, config);
+        Self { router: router(state.clone()), state, _dir: dir }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// Sends a request from the default client address.
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, token);
+        }
+        let body = match body {
+            Some(json) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).unwrap()).await
+    }
+
+    /// Sends any request; the client address defaults to 127.0.0.1 unless the request carries one.
+    pub async fn send(&self, mut request: Request<Body>) -> TestResponse {
+        if request.extensions().get::<ConnectInfo<SocketAddr>>().is_none() {
+            request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        }
+        let response = self.router.clone().oneshot(request).await.expect("router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse { status, headers, body, text }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.request(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
+    /// `POST /token` for any entity; returns the raw response.
+    pub async fn token_response(&self, id: &str, secret: &str, entity: &str) -> TestResponse {
+        self.post("/v2/integrations/token", None, json!({"Id": id, "Secret": secret, "Entity": entity})).await
+    }
+
+    pub async fn token(&self, id: &str, secret: &str, entity: &str) -> String {
+        self.token_response(id, secret, entity).await.data().as_str().expect("token is a string").to_string()
+    }
+
+    /// Creates a customer through the admin route and signs it in.
+    pub async fn seed_customer(&self) -> TestCustomer {
+        let n = uuid::Uuid::new_v4().simple().to_string();
+        let created = self
+            .post(
+                "/v2/integrations/customer",
+                Some(ADMIN_TOKEN),
+                json!({"CustomerName": format!("Customer {}", &n[..6]), "Email": format!("owner-{}@example.com", &n[..6])}),
+            )
+            .await;
+        let data = created.data();
+        let id = data["CustomerID"].as_str().unwrap().to_string();
+        let secret = data["CustomerSecret"].as_str().unwrap().to_string();
+        let token = self.token(&id, &secret, "customer").await;
+        TestCustomer { id, secret, token }
+    }
+
+    /// Creates an app of `domain` under `customer` and signs it in.
+    pub async fn seed_app_for(&self, customer: &TestCustomer, domain: &str) -> TestAppEntity {
+        let account_sid = format!("acme{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        let created = self
+            .post(
+                "/v2/integrations/app",
+                Some(&customer.token),
+                json!({
+                    "AppName": "WebRTC",
+                    "ExotelAccountSid": account_sid,
+                    "ExotelApiKey": "test-api-key",
+                    "ExotelApiToken": "test-api-token",
+                    "ExotelDomain": domain,
+                    "IsActive": true
+                }),
+            )
+            .await;
+        let data = created.data();
+        let id = data["AppID"].as_str().unwrap().to_string();
+        let secret = data["AppSecret"].as_str().unwrap().to_string();
+        let token = self.token(&id, &secret, "app").await;
+        TestAppEntity { id, secret, token, customer: customer.clone(), account_sid }
+    }
+
+    /// A new customer with one app of `domain`.
+    pub async fn seed_app(&self, domain: &str) -> TestAppEntity {
+        let customer = self.seed_customer().await;
+        self.seed_app_for(&customer, domain).await
+    }
+}
+
+/// A fresh, migrated store: a SQLite file beside the test, or (pg-tests) a fresh Postgres schema.
+#[cfg(not(feature = "pg-tests"))]
+pub async fn test_store(config: &Config) -> Store {
+    let store = Store::connect(config.database_url.expose(), 4).await.expect("sqlite store");
+    store.migrate().await.expect("migrations");
+    store
+}
+
+#[cfg(feature = "pg-tests")]
+pub async fn test_store(_config: &Config) -> Store {
+    use sqlx::postgres::PgConnectOptions;
+    use std::str::FromStr;
+    let url = std::env::var("DATABASE_URL").expect("pg-tests needs DATABASE_URL=postgres://...");
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&url).await.expect("postgres reachable");
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.expect("create schema");
+    admin.close().await;
+    let options = PgConnectOptions::from_str(&url).unwrap().options([("search_path", schema.as_str())]);
+    let store = Store::connect_postgres(options, 4).await.expect("postgres store");
+    store.migrate().await.expect("migrations");
+    store
+}

@@ -1,0 +1,13 @@
+//! HTTP tests of integrations-core, driven in-process. With `--features pg-tests` every test
+//! runs on Postgres (`DATABASE_URL`) instead of SQLite.
+
+mod helpers;
+
+mod app;
+mod app_setting;
+mod customer;
+mod envelope;
+mod migrations;
+mod security;
+mod store;
+mod token;
