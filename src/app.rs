@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::api;
 use crate::config::{Config, CorsOrigins};
 use crate::envelope::{with_request_id, ApiError};
+use crate::exotel::Exotel;
 use crate::store::Store;
 use crate::throttle::FailureThrottle;
 
@@ -33,12 +34,14 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub token_failures: Arc<FailureThrottle>,
+    pub exotel: Arc<Exotel>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
         let token_failures = Arc::new(FailureThrottle::new(config.token_failure_limit, config.token_failure_window));
-        Self { store, config: Arc::new(config), token_failures }
+        let exotel = Arc::new(Exotel::new(&config));
+        Self { store, config: Arc::new(config), token_failures, exotel }
     }
 }
 

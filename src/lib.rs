@@ -16,6 +16,8 @@ pub mod crypto;
 pub mod domain;
 /// The Exotel envelope and the one error type that becomes every HTTP error.
 pub mod envelope;
+/// The upstream: Exotel's CCM API, or the built-in sandbox.
+pub mod exotel;
 /// Background housekeeping.
 pub mod maintenance;
 /// Storage over SQLite or Postgres; all SQL lives here.

@@ -50,6 +50,45 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Deserializes an already-parsed JSON value, naming a wrongly typed field with `prefix` (e.g. `users[2].`).
+pub fn parse_json_value<T: DeserializeOwned>(value: serde_json::Value, prefix: &str) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        ApiError::bad_request(format!("{prefix}{path} has the wrong type: {}", strip_position(&inner)))
+    })
+}
+
+/// One query parameter read from the raw query with percent-decoding only: unlike form decoding,
+/// a `+` stays a `+` (the SDK sends ids such as e-mail addresses unencoded).
+pub fn raw_query_param(uri: &axum::http::Uri, name: &str) -> Result<Option<String>, ApiError> {
+    let Some(query) = uri.query() else { return Ok(None) };
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key == name {
+            let decoded = percent_encoding::percent_decode_str(value)
+                .decode_utf8()
+                .map_err(|_| ApiError::bad_request(format!("query parameter {name} is not valid UTF-8")))?;
+            return Ok(Some(decoded.into_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// A path parameter; a malformed one is a 400 envelope.
+pub struct PathParam<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| PathParam(value))
+            .map_err(|rejection| ApiError::bad_request(format!("invalid path: {}", rejection.body_text())))
+    }
+}
+
 /// serde_json appends "at line 1 column 12", which means nothing to the reader of an error.
 fn strip_position(error: &serde_json::Error) -> String {
     let text = error.to_string();

@@ -8,9 +8,11 @@ use crate::app::AppState;
 pub mod app;
 pub mod app_setting;
 pub mod customer;
+pub mod device;
 mod extract;
 pub mod ops;
 pub mod token;
+pub mod usermapping;
 
 pub use extract::{ClientAddr, JsonBody, QueryParams};
 
@@ -21,4 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customer", get(customer::get).post(customer::create).delete(customer::delete))
         .route("/app", get(app::get).post(app::create).put(app::update).delete(app::delete))
         .route("/app_setting", get(app_setting::get).post(app_setting::set).delete(app_setting::delete))
+        .route("/usermapping", get(usermapping::get).post(usermapping::create).delete(usermapping::delete_all))
+        .route("/users/{app_user_id}", axum::routing::delete(usermapping::delete_one))
+        .route("/device", axum::routing::put(device::update))
 }

@@ -5,10 +5,12 @@ pub mod email;
 pub mod net;
 pub mod setting;
 pub mod time;
+pub mod user;
 
 pub use app::ExotelDomain;
 pub use email::Email;
 pub use setting::{SettingKey, SettingValue};
+pub use user::{AppUserId, DeviceKind, ExotelUserName, PhoneNumber};
 
 /// A field that failed its rule; the message names the field as the client sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

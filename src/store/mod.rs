@@ -30,11 +30,13 @@ mod apps;
 mod customers;
 mod settings;
 mod tokens;
+mod usermappings;
 
 pub use apps::{AppRow, AppUpdate};
 pub use customers::CustomerRow;
 pub use settings::SettingRow;
 pub use tokens::TokenOwner;
+pub use usermappings::UserMappingRow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,0 +1,102 @@
+//! `PUT /device`: switch an agent between phone and SIP, or off.
+
+use axum::extract::State;
+use serde::Deserialize;
+
+use super::usermapping::MappingBody;
+use super::JsonBody;
+use crate::app::AppState;
+use crate::auth::AppAuth;
+use crate::domain::time::now_ms;
+use crate::domain::{non_empty, DeviceKind};
+use crate::envelope::{ApiError, Result, Success};
+use crate::exotel::ExotelApi;
+use crate::store::UserMappingRow;
+
+#[derive(Deserialize)]
+pub struct DeviceRequest {
+    #[serde(rename = "UserId")]
+    user_id: Option<String>,
+    #[serde(rename = "DeviceName")]
+    device_name: Option<String>,
+    #[serde(rename = "DeviceStatus")]
+    device_status: Option<bool>,
+}
+
+/// The id of the user's device of `kind`, or a 400 saying the user has none.
+fn device_id(user: &UserMappingRow, kind: DeviceKind) -> Result<&str> {
+    let id = match kind {
+        DeviceKind::Phone => &user.phone_device_id,
+        DeviceKind::Sip => &user.sip_device_id,
+    };
+    if id.is_empty() {
+        let why = match kind {
+            DeviceKind::Phone => "it was registered without an AgentNumber",
+            DeviceKind::Sip => "Exotel created no SIP device for it",
+        };
+        return Err(ApiError::bad_request(format!(
+            "user {:?} has no {} device: {why}",
+            user.app_user_id,
+            kind.as_str()
+        )));
+    }
+    Ok(id)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    JsonBody(request): JsonBody<DeviceRequest>,
+) -> Result<Success<MappingBody>> {
+    let user_id = non_empty("UserId", request.user_id, 128)?;
+    let device = request.device_name.as_deref().map(|name| DeviceKind::parse("DeviceName", name)).transpose()?;
+    let user = state
+        .store
+        .find_user_mapping(&app.id, &user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no user with AppUserId {user_id:?} in this app")))?;
+    let upstream = state.exotel.for_app(&app, &state.config.master_key)?;
+    let refused = |e: crate::exotel::UpstreamError| e.into_api_error(Some("Exotel did not switch the device"));
+
+    let active_device_id = match (request.device_status, device) {
+        (None, None) => return Err(ApiError::bad_request("send DeviceName (phone or sip) and/or DeviceStatus")),
+        (Some(true), None) => {
+            return Err(ApiError::bad_request("DeviceName (phone or sip) is required to turn a device on"))
+        }
+        (Some(true) | None, Some(kind)) => {
+            let on = device_id(&user, kind)?.to_string();
+            // Exotel keeps at most one device on: the other goes off first.
+            if let Ok(other) = device_id(&user, kind.other()) {
+                upstream.set_device_available(&user.exotel_user_id, other, false).await.map_err(refused)?;
+            }
+            upstream.set_device_available(&user.exotel_user_id, &on, true).await.map_err(refused)?;
+            on
+        }
+        (Some(false), Some(kind)) => {
+            let off = device_id(&user, kind)?;
+            upstream.set_device_available(&user.exotel_user_id, off, false).await.map_err(refused)?;
+            if user.active_device_id == off {
+                String::new()
+            } else {
+                user.active_device_id.clone()
+            }
+        }
+        (Some(false), None) => {
+            if !user.active_device_id.is_empty() {
+                upstream
+                    .set_device_available(&user.exotel_user_id, &user.active_device_id, false)
+                    .await
+                    .map_err(refused)?;
+            }
+            String::new()
+        }
+    };
+
+    let updated = state
+        .store
+        .set_active_device(&app.id, &user.app_user_id, &active_device_id, now_ms())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no user with AppUserId {user_id:?} in this app")))?;
+    tracing::info!(app_id = %app.id, active_device_id = %active_device_id, "device switched");
+    Ok(Success(MappingBody::render(&updated, &state.config.master_key, state.config.display_offset)?))
+}

@@ -1,0 +1,348 @@
+//! `/usermapping` and `/users/{AppUserID}`: register agents, read them back, delete them.
+
+use axum::extract::State;
+use axum::http::Uri;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::extract::{parse_json_value, raw_query_param, PathParam};
+use super::JsonBody;
+use crate::app::AppState;
+use crate::auth::AppAuth;
+use crate::crypto::{sdk_sip_secret, MasterKey, Sealed, SecretField};
+use crate::domain::time::{display, now_ms};
+use crate::domain::{non_empty, AppUserId, Email, ExotelUserName, FieldError, PhoneNumber};
+use crate::envelope::{ApiError, Result, Success};
+use crate::exotel::{ExotelApi, NewUser};
+use crate::store::{AppRow, UserMappingRow};
+
+/// The most users one `POST /usermapping` may register (each is provisioned upstream in turn).
+pub const MAX_BATCH: usize = 100;
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+pub const MAX_PAGE_SIZE: i64 = 100;
+
+#[derive(Deserialize)]
+struct NewMapping {
+    #[serde(rename = "AppUserId")]
+    app_user_id: Option<String>,
+    #[serde(rename = "AppUsername")]
+    app_username: Option<String>,
+    #[serde(rename = "Email")]
+    email: Option<String>,
+    #[serde(rename = "ExotelAccountSid")]
+    exotel_account_sid: Option<String>,
+    #[serde(rename = "ExotelUserName")]
+    exotel_user_name: Option<String>,
+    #[serde(rename = "AgentNumber")]
+    agent_number: Option<Value>,
+    #[serde(rename = "VirtualNumber")]
+    virtual_number: Option<Value>,
+}
+
+/// One user of a batch after validation.
+struct ValidMapping {
+    app_user_id: AppUserId,
+    app_username: String,
+    email: Email,
+    exotel_user_name: ExotelUserName,
+    agent_number: Option<PhoneNumber>,
+    virtual_number: PhoneNumber,
+}
+
+/// The mapping object, keys in the contract's order.
+#[derive(Serialize)]
+pub struct MappingBody {
+    #[serde(rename = "CustomerId")]
+    customer_id: String,
+    #[serde(rename = "AppID")]
+    app_id: String,
+    #[serde(rename = "AppUserId")]
+    app_user_id: String,
+    #[serde(rename = "ExotelAccountSid")]
+    exotel_account_sid: String,
+    #[serde(rename = "ExotelUserId")]
+    exotel_user_id: String,
+    #[serde(rename = "AppUsername")]
+    app_username: String,
+    #[serde(rename = "ExotelUserName")]
+    exotel_user_name: String,
+    #[serde(rename = "AgentNumber")]
+    agent_number: String,
+    #[serde(rename = "ActiveDeviceId")]
+    active_device_id: String,
+    #[serde(rename = "PhoneDeviceID")]
+    phone_device_id: String,
+    #[serde(rename = "SipDeviceID")]
+    sip_device_id: String,
+    #[serde(rename = "VirtualNumber")]
+    virtual_number: String,
+    #[serde(rename = "Email")]
+    email: String,
+    #[serde(rename = "OutboundActive")]
+    outbound_active: bool,
+    #[serde(rename = "Role")]
+    role: String,
+    #[serde(rename = "SipId")]
+    sip_id: String,
+    #[serde(rename = "SipSecret")]
+    sip_secret: String,
+    #[serde(rename = "IsActive")]
+    is_active: bool,
+    #[serde(rename = "UserDetail")]
+    user_detail: Option<Value>,
+    #[serde(rename = "CreatedAt")]
+    created_at: String,
+    #[serde(rename = "UpdatedAt")]
+    updated_at: String,
+}
+
+/// The context a mapping's SIP password is sealed under.
+fn sip_row_id(app_id: &str, app_user_id: &str) -> String {
+    format!("{app_id}/{app_user_id}")
+}
+
+impl MappingBody {
+    /// Renders a stored mapping; `SipSecret` is re-encrypted for the SDK with a fresh IV every time.
+    pub fn render(row: &UserMappingRow, key: &MasterKey, offset: chrono::FixedOffset) -> Result<Self> {
+        let sip_secret = if row.sip_password.0.is_empty() {
+            String::new()
+        } else {
+            let password = key.open_field(
+                SecretField::SipPassword,
+                &sip_row_id(&row.app_id, &row.app_user_id),
+                &row.sip_password,
+            )?;
+            sdk_sip_secret(&password)
+        };
+        Ok(Self {
+            customer_id: row.customer_id.clone(),
+            app_id: row.app_id.clone(),
+            app_user_id: row.app_user_id.clone(),
+            exotel_account_sid: row.exotel_account_sid.clone(),
+            exotel_user_id: row.exotel_user_id.clone(),
+            app_username: row.app_username.clone(),
+            exotel_user_name: row.exotel_user_name.clone(),
+            agent_number: row.agent_number.clone(),
+            active_device_id: row.active_device_id.clone(),
+            phone_device_id: row.phone_device_id.clone(),
+            sip_device_id: row.sip_device_id.clone(),
+            virtual_number: row.virtual_number.clone(),
+            email: row.email.clone(),
+            outbound_active: row.outbound_active,
+            role: row.role.clone(),
+            sip_id: row.sip_id.clone(),
+            sip_secret,
+            is_active: row.is_active,
+            user_detail: None,
+            created_at: display(row.created_at, offset),
+            updated_at: display(row.updated_at, offset),
+        })
+    }
+}
+
+fn render_all(rows: &[UserMappingRow], state: &AppState) -> Result<Vec<MappingBody>> {
+    rows.iter().map(|row| MappingBody::render(row, &state.config.master_key, state.config.display_offset)).collect()
+}
+
+/// A phone number sent as text or as a JSON number.
+fn phone_text(value: Option<Value>) -> Option<String> {
+    match value {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::Null) | None => None,
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+fn validate(index: usize, user: NewMapping, app: &AppRow) -> Result<ValidMapping, FieldError> {
+    let field = |name: &str| format!("users[{index}].{name}");
+    let account_sid = non_empty(&field("ExotelAccountSid"), user.exotel_account_sid, 128)?;
+    if account_sid != app.exotel_account_sid {
+        return Err(FieldError(format!(
+            "{} must be this app's ExotelAccountSid ({:?})",
+            field("ExotelAccountSid"),
+            app.exotel_account_sid
+        )));
+    }
+    Ok(ValidMapping {
+        app_user_id: AppUserId::parse(&field("AppUserId"), user.app_user_id)?,
+        app_username: non_empty(&field("AppUsername"), user.app_username, 200)?,
+        email: Email::parse(&field("Email"), user.email)?,
+        exotel_user_name: ExotelUserName::parse(&field("ExotelUserName"), user.exotel_user_name)?,
+        agent_number: PhoneNumber::optional(&field("AgentNumber"), phone_text(user.agent_number))?,
+        virtual_number: PhoneNumber::required(&field("VirtualNumber"), phone_text(user.virtual_number))?,
+    })
+}
+
+/// Reads a batch: a JSON array of users, or one user object.
+fn parse_batch(body: Value, app: &AppRow) -> Result<Vec<ValidMapping>> {
+    let items = match body {
+        Value::Array(items) => items,
+        object @ Value::Object(_) => vec![object],
+        _ => return Err(ApiError::bad_request("request body must be an array of users (or one user object)")),
+    };
+    if items.is_empty() {
+        return Err(ApiError::bad_request("request body must list at least one user"));
+    }
+    if items.len() > MAX_BATCH {
+        return Err(ApiError::bad_request(format!("at most {MAX_BATCH} users may be registered in one request")));
+    }
+    let mut valid = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        if !item.is_object() {
+            return Err(ApiError::bad_request(format!("users[{index}] must be a JSON object")));
+        }
+        let user: NewMapping = parse_json_value(item, &format!("users[{index}]."))?;
+        valid.push(validate(index, user, app)?);
+    }
+    Ok(valid)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Success<Vec<MappingBody>>> {
+    let users = parse_batch(body, &app)?;
+
+    for (i, user) in users.iter().enumerate() {
+        if let Some(j) = users[..i].iter().position(|u| u.app_user_id == user.app_user_id) {
+            return Err(ApiError::conflict(format!(
+                "AppUserId {:?} appears twice in the batch (users[{j}] and users[{i}])",
+                user.app_user_id.as_str()
+            )));
+        }
+    }
+    let ids: Vec<String> = users.iter().map(|u| u.app_user_id.as_str().to_string()).collect();
+    if let Some(taken) = state.store.existing_app_user_ids(&app.id, &ids).await?.first() {
+        return Err(ApiError::conflict(format!("AppUserId {taken:?} is already mapped in this app")));
+    }
+
+    let key = &state.config.master_key;
+    let upstream = state.exotel.for_app(&app, key)?;
+    let now = now_ms();
+    let mut rows = Vec::with_capacity(users.len());
+    for (index, user) in users.into_iter().enumerate() {
+        let request = NewUser {
+            first_name: user.exotel_user_name.first().to_string(),
+            last_name: user.exotel_user_name.last().to_string(),
+            email: user.email.as_str().to_string(),
+            phone: user.agent_number.as_ref().map(|p| p.as_str().to_string()),
+        };
+        let provisioned = upstream.provision_user(&request).await.map_err(|e| {
+            tracing::warn!(index, error = %e, "provisioning a user upstream failed; nothing of the batch is stored");
+            e.into_api_error(Some(&format!(
+                "users[{index}] (AppUserId {:?}) was not provisioned",
+                user.app_user_id.as_str()
+            )))
+        })?;
+        let app_user_id = user.app_user_id.into_string();
+        let sip_password = if provisioned.sip_password.is_empty() {
+            Sealed(String::new())
+        } else {
+            key.seal_field(SecretField::SipPassword, &sip_row_id(&app.id, &app_user_id), &provisioned.sip_password)
+        };
+        rows.push(UserMappingRow {
+            seq: 0,
+            app_id: app.id.clone(),
+            customer_id: app.customer_id.clone(),
+            app_user_id,
+            exotel_account_sid: app.exotel_account_sid.clone(),
+            exotel_user_id: provisioned.exotel_user_id,
+            app_username: user.app_username,
+            exotel_user_name: user.exotel_user_name.full(),
+            agent_number: user.agent_number.map(PhoneNumber::into_string).unwrap_or_default(),
+            active_device_id: provisioned.active_device_id,
+            phone_device_id: provisioned.phone_device_id,
+            sip_device_id: provisioned.sip_device_id,
+            virtual_number: user.virtual_number.into_string(),
+            email: user.email.into_string(),
+            outbound_active: false,
+            role: provisioned.role,
+            sip_id: provisioned.sip_id,
+            sip_password,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        });
+    }
+    let stored = state.store.insert_user_mappings(&app.id, rows).await?;
+    tracing::info!(app_id = %app.id, users = stored.len(), "users mapped");
+    Ok(Success(render_all(&stored, &state)?))
+}
+
+/// `Users`, `PageSize`, `LastEvaluatedValue` (`""` on the last page).
+#[derive(Serialize)]
+pub struct MappingPage {
+    #[serde(rename = "Users")]
+    users: Vec<MappingBody>,
+    #[serde(rename = "PageSize")]
+    page_size: i64,
+    #[serde(rename = "LastEvaluatedValue")]
+    last_evaluated_value: String,
+}
+
+/// One user (`?user_id=`) or a page of users.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum MappingOrPage {
+    One(MappingBody),
+    Page(MappingPage),
+}
+
+/// Reads an integer query parameter within `range`, naming it when it is not.
+fn int_param(uri: &Uri, name: &str, default: i64, range: std::ops::RangeInclusive<i64>, rule: &str) -> Result<i64> {
+    match raw_query_param(uri, name)? {
+        None => Ok(default),
+        Some(text) if text.trim().is_empty() => Ok(default),
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(ApiError::bad_request(format!("query parameter {name} must be {rule} (got {text:?})"))),
+        },
+    }
+}
+
+pub async fn get(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri) -> Result<Success<MappingOrPage>> {
+    // The SDK puts the id in the URL unencoded: percent-decoding only, so a `+` stays a `+`.
+    if let Some(user_id) = raw_query_param(&uri, "user_id")? {
+        if user_id.is_empty() {
+            return Err(ApiError::bad_request("query parameter user_id must not be empty"));
+        }
+        let row = state
+            .store
+            .find_user_mapping(&app.id, &user_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no user with AppUserId {user_id:?} in this app")))?;
+        let body = MappingBody::render(&row, &state.config.master_key, state.config.display_offset)?;
+        return Ok(Success(MappingOrPage::One(body)));
+    }
+
+    let after = int_param(&uri, "last_value", 0, 0..=i64::MAX, "a whole number of at least 0")?;
+    let page_size = int_param(&uri, "page_size", DEFAULT_PAGE_SIZE, 1..=MAX_PAGE_SIZE, "a whole number from 1 to 100")?;
+    let mut rows = state.store.list_user_mappings(&app.id, after, page_size + 1).await?;
+    let more = rows.len() as i64 > page_size;
+    rows.truncate(page_size as usize);
+    let last_evaluated_value = match rows.last() {
+        Some(last) if more => last.seq.to_string(),
+        _ => String::new(),
+    };
+    Ok(Success(MappingOrPage::Page(MappingPage { users: render_all(&rows, &state)?, page_size, last_evaluated_value })))
+}
+
+pub async fn delete_all(State(state): State<AppState>, AppAuth(app): AppAuth) -> Result<Success<&'static str>> {
+    let deleted = state.store.delete_user_mappings(&app.id).await?;
+    tracing::info!(app_id = %app.id, deleted, "all user mappings deleted");
+    Ok(Success("Deleted Successfuly"))
+}
+
+pub async fn delete_one(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    PathParam(app_user_id): PathParam<String>,
+) -> Result<Success<&'static str>> {
+    if !state.store.delete_user_mapping(&app.id, &app_user_id).await? {
+        return Err(ApiError::not_found(format!("no user with AppUserId {app_user_id:?} in this app")));
+    }
+    tracing::info!(app_id = %app.id, "user mapping deleted");
+    Ok(Success("Deleted Successfuly"))
+}
