@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::api;
 use crate::config::{Config, CorsOrigins};
+use crate::dispatch::{Dispatcher, Wakeup};
 use crate::envelope::{with_request_id, ApiError};
 use crate::exotel::Exotel;
 use crate::store::Store;
@@ -35,13 +36,15 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub token_failures: Arc<FailureThrottle>,
     pub exotel: Arc<Exotel>,
+    /// Wakes this process's dispatcher when a delivery is queued.
+    pub wakeup: Wakeup,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
         let token_failures = Arc::new(FailureThrottle::new(config.token_failure_limit, config.token_failure_window));
         let exotel = Arc::new(Exotel::new(&config));
-        Self { store, config: Arc::new(config), token_failures, exotel }
+        Self { store, config: Arc::new(config), token_failures, exotel, wakeup: Wakeup::default() }
     }
 }
 
@@ -144,8 +147,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), config);
     let shutdown = CancellationToken::new();
     tokio::spawn(crate::maintenance::run(state.clone(), shutdown.clone()));
+    let dispatcher = Dispatcher::new(store.clone(), &state.config, state.wakeup.clone());
+    let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     serve(listener, state, shutdown).await?;
+    if let Err(error) = dispatcher.await {
+        tracing::error!(%error, "webhook dispatcher ended abnormally");
+    }
     store.close().await;
     tracing::info!("integrations-core stopped");
     Ok(())

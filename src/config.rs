@@ -77,6 +77,8 @@ pub struct Config {
     pub webhook_timeout: Duration,
     pub webhook_retry_schedule: Vec<Duration>,
     pub popup_deadline: Duration,
+    /// How long finished deliveries stay in the log before they are purged.
+    pub webhook_retention: Duration,
     pub exotel_ccm_url_mumbai: String,
     pub exotel_ccm_url_singapore: String,
     pub cors_allowed_origins: CorsOrigins,
@@ -207,6 +209,9 @@ impl Config {
                 60u64,
                 positive_int,
             )?),
+            webhook_retention: Duration::from_secs(
+                86_400 * parse_or("WEBHOOK_RETENTION_DAYS", var("WEBHOOK_RETENTION_DAYS"), 7u64, positive_int)?,
+            ),
             exotel_ccm_url_mumbai: parse_or(
                 "EXOTEL_CCM_URL_MUMBAI",
                 var("EXOTEL_CCM_URL_MUMBAI"),

@@ -12,6 +12,8 @@ pub mod cli;
 pub mod config;
 /// Secrets at rest (AES-256-GCM), the SDK's SipSecret form, and HMAC signatures.
 pub mod crypto;
+/// The webhook dispatcher (outbox worker).
+pub mod dispatch;
 /// Plain domain types that are valid by construction.
 pub mod domain;
 /// The Exotel envelope and the one error type that becomes every HTTP error.

@@ -7,12 +7,14 @@ use crate::app::AppState;
 
 pub mod app;
 pub mod app_setting;
+pub mod call;
 pub mod customer;
 pub mod device;
 mod extract;
 pub mod ops;
 pub mod token;
 pub mod usermapping;
+pub mod webhook;
 
 pub use extract::{ClientAddr, JsonBody, QueryParams};
 
@@ -26,4 +28,8 @@ pub fn routes() -> Router<AppState> {
         .route("/usermapping", get(usermapping::get).post(usermapping::create).delete(usermapping::delete_all))
         .route("/users/{app_user_id}", axum::routing::delete(usermapping::delete_one))
         .route("/device", axum::routing::put(device::update))
+        .route("/call/inbound_call/{app_id}", get(call::inbound).post(call::inbound))
+        .route("/call/{call_sid}", get(call::get))
+        .route("/webhook_deliveries", get(webhook::list))
+        .route("/webhook_deliveries/{id}/retry", axum::routing::post(webhook::retry))
 }

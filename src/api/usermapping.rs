@@ -291,7 +291,13 @@ pub enum MappingOrPage {
 }
 
 /// Reads an integer query parameter within `range`, naming it when it is not.
-fn int_param(uri: &Uri, name: &str, default: i64, range: std::ops::RangeInclusive<i64>, rule: &str) -> Result<i64> {
+pub(crate) fn int_param(
+    uri: &Uri,
+    name: &str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+    rule: &str,
+) -> Result<i64> {
     match raw_query_param(uri, name)? {
         None => Ok(default),
         Some(text) if text.trim().is_empty() => Ok(default),

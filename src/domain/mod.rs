@@ -1,6 +1,7 @@
 //! Plain domain types that are valid by construction: once parsed, a value is proof of its rules.
 
 pub mod app;
+pub mod call;
 pub mod email;
 pub mod net;
 pub mod setting;

@@ -28,12 +28,17 @@ macro_rules! on_writer {
 
 mod apps;
 mod customers;
+#[macro_use]
+mod deliveries;
+mod calls;
 mod settings;
 mod tokens;
 mod usermappings;
 
 pub use apps::{AppRow, AppUpdate};
+pub use calls::{CallEvent, CallRow};
 pub use customers::CustomerRow;
+pub use deliveries::{AttemptRecord, DeliveryRow, NewDelivery};
 pub use settings::SettingRow;
 pub use tokens::TokenOwner;
 pub use usermappings::UserMappingRow;

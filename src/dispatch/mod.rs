@@ -1,0 +1,167 @@
+//! The webhook dispatcher: claims due deliveries with a lease, sends them concurrently without
+//! holding a database connection, records each outcome, and retries on a schedule.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::crypto::{MasterKey, Sealed, SecretField};
+use crate::domain::call::DeliveryStatus;
+use crate::domain::time::now_ms;
+use crate::store::{AttemptRecord, DeliveryRow, Store};
+
+pub mod guard;
+pub mod schedule;
+pub mod sender;
+
+use schedule::RetryPolicy;
+use sender::{Outgoing, Sender};
+
+/// How many deliveries one claim takes.
+const CLAIM_BATCH: i64 = 200;
+/// How many attempts may be in flight at once in one process.
+const MAX_IN_FLIGHT: usize = 1024;
+/// The fallback poll, for deliveries queued by other processes or coming due.
+const POLL_EVERY: Duration = Duration::from_millis(500);
+
+/// A handle to wake the dispatcher when a delivery is queued.
+#[derive(Clone, Default)]
+pub struct Wakeup(Arc<Notify>);
+
+impl Wakeup {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+pub struct Dispatcher {
+    store: Store,
+    key: MasterKey,
+    sender: Sender,
+    policy: RetryPolicy,
+    lease: Duration,
+    wakeup: Wakeup,
+    in_flight: Arc<Semaphore>,
+}
+
+impl Dispatcher {
+    pub fn new(store: Store, config: &Config, wakeup: Wakeup) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            key: config.master_key.clone(),
+            sender: Sender::new(config.webhook_timeout, config.webhook_allow_private),
+            policy: RetryPolicy { schedule: config.webhook_retry_schedule.clone() },
+            // Long enough that a live attempt always finishes (or times out) before its lease ends.
+            lease: config.webhook_timeout * 2 + Duration::from_secs(10),
+            wakeup,
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+        })
+    }
+
+    /// Runs until `shutdown`, then waits for attempts in flight (bounded by the lease).
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        tracing::info!("webhook dispatcher started");
+        while !shutdown.is_cancelled() {
+            let claimed = match self.tick().await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "webhook dispatcher could not claim deliveries; retrying");
+                    0
+                }
+            };
+            if claimed as i64 >= CLAIM_BATCH {
+                continue;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wakeup.0.notified() => {}
+                _ = tokio::time::sleep(POLL_EVERY) => {}
+            }
+        }
+        let drain = self.in_flight.acquire_many(MAX_IN_FLIGHT as u32);
+        if tokio::time::timeout(self.lease, drain).await.is_err() {
+            tracing::warn!(
+                "webhook dispatcher stopped with attempts in flight; their leases will expire and they will be retried"
+            );
+        }
+        tracing::info!("webhook dispatcher stopped");
+    }
+
+    /// Expires overdue popups, claims a batch and starts its attempts; returns how many were claimed.
+    async fn tick(self: &Arc<Self>) -> Result<usize, crate::store::StoreError> {
+        let now = now_ms();
+        self.store.expire_overdue_deliveries(now).await?;
+        let available = self.in_flight.available_permits().min(CLAIM_BATCH as usize) as i64;
+        if available == 0 {
+            return Ok(0);
+        }
+        let lease_until = now + self.lease.as_millis() as i64;
+        let batch = self.store.claim_due_deliveries(now, lease_until, available).await?;
+        let claimed = batch.len();
+        for delivery in batch {
+            let permit = self.in_flight.clone().acquire_owned().await.expect("semaphore is never closed");
+            let this = Arc::clone(self);
+            tokio::spawn(async move {
+                this.attempt(delivery).await;
+                drop(permit);
+            });
+        }
+        Ok(claimed)
+    }
+
+    async fn attempt(&self, delivery: DeliveryRow) {
+        let span = tracing::info_span!("webhook", delivery_id = %delivery.id, app_id = %delivery.app_id, event = %delivery.event_type);
+        let secret = match self.store.app_secret(&delivery.app_id).await {
+            Ok(Some(sealed)) => self.key.open_field(SecretField::AppSecret, &delivery.app_id, &Sealed(sealed)).ok(),
+            Ok(None) => return, // the app was deleted with its deliveries
+            Err(error) => {
+                tracing::warn!(parent: &span, %error, "could not read the app secret; the lease will expire and the delivery will be retried");
+                return;
+            }
+        };
+        let Some(secret) = secret else {
+            tracing::error!(parent: &span, "the app secret does not open with this master key");
+            return;
+        };
+        let outgoing = Outgoing {
+            delivery_id: &delivery.id,
+            url: &delivery.url,
+            body: &delivery.payload,
+            secret: secret.as_bytes(),
+            timestamp: chrono::Utc::now().timestamp(),
+        };
+        let started = std::time::Instant::now();
+        let attempt = self.sender.send(&outgoing).await;
+        let now = now_ms();
+        let next = self.policy.next(&attempt.result, delivery.attempts, now, delivery.expires_at);
+        let record = AttemptRecord {
+            status: next.status,
+            response_code: attempt.response_code,
+            error: attempt.error.clone(),
+            next_attempt_at: next.at,
+            now,
+        };
+        if let Err(error) = self.store.record_attempt(&delivery.id, &record).await {
+            tracing::warn!(parent: &span, %error, "could not record the attempt; it will be retried when its lease ends");
+            return;
+        }
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match next.status {
+            DeliveryStatus::Delivered => {
+                tracing::info!(parent: &span, latency_ms, code = attempt.response_code, "webhook delivered");
+                // A later delivery for the same call may have been waiting on this one.
+                self.wakeup.wake();
+            }
+            DeliveryStatus::Pending => {
+                tracing::info!(parent: &span, latency_ms, error = %attempt.error, attempt = delivery.attempts + 1, "webhook attempt failed; will retry")
+            }
+            DeliveryStatus::Dead | DeliveryStatus::Expired => {
+                tracing::warn!(parent: &span, status = next.status.as_str(), error = %attempt.error, "webhook given up");
+                self.wakeup.wake();
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The `webhook_deliveries` outbox: queued with the event, claimed with a lease, recorded after the attempt.
+
+use sqlx::FromRow;
+
+use super::{Db, Store, StoreResult};
+use crate::domain::call::DeliveryStatus;
+
+/// A delivery to queue.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub id: String,
+    pub app_id: String,
+    /// The setting the URL came from: `popup`, `incomingCallHangup`, `missedCall` or `callback`.
+    pub event_type: String,
+    pub url: String,
+    pub call_sid: String,
+    /// The JSON body to POST.
+    pub payload: String,
+    /// When a popup stops being worth delivering.
+    pub expires_at: Option<i64>,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct DeliveryRow {
+    pub seq: i64,
+    pub id: String,
+    pub app_id: String,
+    pub event_type: String,
+    pub url: String,
+    pub call_sid: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_response_code: Option<i64>,
+    pub last_error: String,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+const COLUMNS: &str = "seq, id, app_id, event_type, url, call_sid, payload, status, attempts, next_attempt_at, \
+     expires_at, last_response_code, last_error, created_at, delivered_at";
+
+pub(crate) const INSERT: &str =
+    "INSERT INTO webhook_deliveries (id, app_id, event_type, url, call_sid, payload, status, attempts, \
+     next_attempt_at, lease_until, expires_at, last_response_code, last_error, created_at, updated_at, delivered_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, 0, $8, NULL, '', $7, $7, NULL)";
+
+/// The insert of a delivery, ready to run on any executor of either backend.
+macro_rules! insert_delivery_query {
+    ($delivery:expr) => {{
+        let d: &NewDelivery = $delivery;
+        sqlx::query(INSERT)
+            .bind(&d.id)
+            .bind(&d.app_id)
+            .bind(&d.event_type)
+            .bind(&d.url)
+            .bind(&d.call_sid)
+            .bind(&d.payload)
+            .bind(d.now)
+            .bind(d.expires_at)
+    }};
+}
+
+/// What an attempt came to.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub status: DeliveryStatus,
+    pub response_code: Option<i64>,
+    pub error: String,
+    pub next_attempt_at: i64,
+    pub now: i64,
+}
+
+impl Store {
+    /// Queues a delivery on its own (the dispatcher's retry path and tests; events use `record_call_event`).
+    pub async fn insert_delivery(&self, delivery: &NewDelivery) -> StoreResult<()> {
+        on_writer!(self, |pool| insert_delivery_query!(delivery).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` due deliveries until `lease_until`. A delivery waits while an earlier
+    /// one for the same call and URL is pending, so a call's webhooks arrive in order. On Postgres
+    /// concurrent claimers skip each other's rows (`SKIP LOCKED`); SQLite has a single writer.
+    pub async fn claim_due_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRow>> {
+        let lock = match self.db {
+            Db::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+            Db::Sqlite { .. } => "",
+        };
+        let sql = format!(
+            "UPDATE webhook_deliveries SET lease_until = $2, updated_at = $1 WHERE id IN ( \
+               SELECT d.id FROM webhook_deliveries d \
+               WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.lease_until <= $1 \
+                 AND (d.call_sid = '' OR NOT EXISTS ( \
+                   SELECT 1 FROM webhook_deliveries e WHERE e.app_id = d.app_id AND e.call_sid = d.call_sid \
+                   AND e.url = d.url AND e.seq < d.seq AND e.status = 'pending')) \
+               ORDER BY d.next_attempt_at, d.seq LIMIT $3 {lock}) \
+             RETURNING {COLUMNS}"
+        );
+        let mut rows: Vec<DeliveryRow> = on_writer!(self, |pool| sqlx::query_as(&sql)
+            .bind(now)
+            .bind(lease_until)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        rows.sort_by_key(|r| r.seq);
+        Ok(rows)
+    }
+
+    /// Records the outcome of an attempt and releases the lease.
+    pub async fn record_attempt(&self, id: &str, record: &AttemptRecord) -> StoreResult<()> {
+        let sql = "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, last_response_code = $3, \
+                   last_error = $4, next_attempt_at = $5, lease_until = 0, updated_at = $6, \
+                   delivered_at = CASE WHEN $2 = 'delivered' THEN $6 ELSE delivered_at END \
+                   WHERE id = $1 AND status = 'pending'";
+        on_writer!(self, |pool| sqlx::query(sql)
+            .bind(id)
+            .bind(record.status.as_str())
+            .bind(record.response_code)
+            .bind(&record.error)
+            .bind(record.next_attempt_at)
+            .bind(record.now)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Marks pending deliveries past their deadline as expired; returns how many.
+    pub async fn expire_overdue_deliveries(&self, now: i64) -> StoreResult<u64> {
+        let sql = "UPDATE webhook_deliveries SET status = 'expired', lease_until = 0, updated_at = $1, \
+                   last_error = CASE WHEN last_error = '' THEN 'not delivered before its deadline' ELSE last_error END \
+                   WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= $1 AND lease_until <= $1";
+        Ok(on_writer!(self, |pool| sqlx::query(sql).bind(now).execute(pool).await.map(|r| r.rows_affected()))?)
+    }
+
+    /// The app's delivery log after the cursor, oldest first, optionally of one status.
+    pub async fn list_deliveries(
+        &self,
+        app_id: &str,
+        status: Option<DeliveryStatus>,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<DeliveryRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM webhook_deliveries WHERE app_id = $1 AND seq > $2 AND ($3 = '' OR status = $3) \
+             ORDER BY seq LIMIT $4"
+        );
+        let status = status.map(DeliveryStatus::as_str).unwrap_or_default();
+        Ok(on_reader!(self, |pool| sqlx::query_as(&sql)
+            .bind(app_id)
+            .bind(after_seq)
+            .bind(status)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    pub async fn find_delivery(&self, app_id: &str, id: &str) -> StoreResult<Option<DeliveryRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE app_id = $1 AND id = $2");
+        Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(app_id).bind(id).fetch_optional(pool).await)?)
+    }
+
+    /// Queues a finished delivery again, due now and without a deadline. `None` when it is not
+    /// this app's or is still pending.
+    pub async fn requeue_delivery(&self, app_id: &str, id: &str, now: i64) -> StoreResult<Option<DeliveryRow>> {
+        let sql = format!(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3, lease_until = 0, expires_at = NULL, \
+             updated_at = $3 WHERE app_id = $1 AND id = $2 AND status <> 'pending' RETURNING {COLUMNS}"
+        );
+        Ok(on_writer!(self, |pool| sqlx::query_as(&sql).bind(app_id).bind(id).bind(now).fetch_optional(pool).await)?)
+    }
+
+    /// Deletes finished deliveries last touched before `before`; returns how many.
+    pub async fn purge_finished_deliveries(&self, before: i64) -> StoreResult<u64> {
+        let sql = "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'dead', 'expired') AND updated_at < $1";
+        Ok(on_writer!(self, |pool| sqlx::query(sql).bind(before).execute(pool).await.map(|r| r.rows_affected()))?)
+    }
+
+    /// Pending deliveries and the creation time of the oldest, for the queue metrics.
+    pub async fn pending_delivery_stats(&self) -> StoreResult<(i64, Option<i64>)> {
+        let sql = "SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries WHERE status = 'pending'";
+        Ok(on_reader!(self, |pool| sqlx::query_as(sql).fetch_one(pool).await)?)
+    }
+
+    /// The sealed secret of an app, to sign its webhooks.
+    pub async fn app_secret(&self, app_id: &str) -> StoreResult<Option<String>> {
+        let sql = "SELECT secret FROM apps WHERE id = $1";
+        Ok(on_reader!(self, |pool| sqlx::query_scalar(sql).bind(app_id).fetch_optional(pool).await)?)
+    }
+}
