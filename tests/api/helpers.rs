@@ -20,6 +20,8 @@ pub const ADMIN_TOKEN: &str = "test-admin-token";
 pub struct TestApp {
     pub state: AppState,
     pub router: Router,
+    /// How to open the test's database behind the store's back (see [`TestApp::raw_dump`]).
+    raw: RawDb,
     /// Keeps the SQLite folder alive for the test's lifetime.
     _dir: tempfile::TempDir,
 }
@@ -49,6 +51,61 @@ impl TestResponse {
         assert!(self.body["Data"].is_null(), "{}", self.text);
         self.body["Error"].as_str().expect("Error is a string").to_string()
     }
+
+    /// The envelope's keys, in the order of the JSON text.
+    pub fn envelope_keys(&self) -> Vec<String> {
+        serde_json::from_str::<KeyOrder>(&self.text).unwrap_or_else(|e| panic!("{e}: {}", self.text)).0
+    }
+
+    /// The keys of the `Data` object, in the order of the JSON text.
+    pub fn data_keys(&self) -> Vec<String> {
+        #[derive(serde::Deserialize)]
+        struct Wrapper {
+            #[serde(rename = "Data")]
+            data: KeyOrder,
+        }
+        serde_json::from_str::<Wrapper>(&self.text).unwrap_or_else(|e| panic!("{e}: {}", self.text)).data.0
+    }
+
+    /// The keys of each object of the `Data` array, in the order of the JSON text.
+    pub fn data_item_keys(&self) -> Vec<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct Wrapper {
+            #[serde(rename = "Data")]
+            data: Vec<KeyOrder>,
+        }
+        let wrapper = serde_json::from_str::<Wrapper>(&self.text).unwrap_or_else(|e| panic!("{e}: {}", self.text));
+        wrapper.data.into_iter().map(|k| k.0).collect()
+    }
+}
+
+/// The keys of a JSON object in text order (serde_json's own map sorts them).
+struct KeyOrder(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for KeyOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = KeyOrder;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<KeyOrder, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(key);
+                }
+                Ok(KeyOrder(keys))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// Turns `["A", "B"]` into owned strings, to compare with key lists.
+pub fn keys(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
 }
 
 /// A seeded customer, with a live customer token.
@@ -76,6 +133,15 @@ impl TestApp {
 
     /// A TestApp whose configuration has `overrides` on top of the test defaults.
     pub async fn with_env(overrides: &[(&str, &str)]) -> Self {
+        Self::configured(overrides, &[]).await
+    }
+
+    /// A TestApp whose configuration lacks the variables `unset` (e.g. `ADMIN_TOKEN`).
+    pub async fn without_env(unset: &[&str]) -> Self {
+        Self::configured(&[], unset).await
+    }
+
+    async fn configured(overrides: &[(&str, &str)], unset: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = format!("sqlite://{}/integrations.db", dir.path().display());
         let mut vars: HashMap<String, String> = HashMap::from([
@@ -87,10 +153,19 @@ impl TestApp {
         for (k, v) in overrides {
             vars.insert(k.to_string(), v.to_string());
         }
+        for k in unset {
+            vars.remove(*k);
+        }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
-        let store = test_store(&config).await;
+        let (store, raw) = fresh_store(&config).await;
         let state = AppState::new(store, config);
-        Self { router: router(state.clone()), state, _dir: dir }
+        Self { router: router(state.clone()), state, raw, _dir: dir }
+    }
+
+    /// Every text value of every row of every table, read straight from the database
+    /// (one per line): what a database dump would reveal.
+    pub async fn raw_dump(&self) -> String {
+        raw_dump(&self.raw).await
     }
 
     pub fn store(&self) -> &Store {
@@ -201,15 +276,81 @@ impl TestApp {
 }
 
 /// A fresh, migrated store: a SQLite file beside the test, or (pg-tests) a fresh Postgres schema.
-#[cfg(not(feature = "pg-tests"))]
 pub async fn test_store(config: &Config) -> Store {
-    let store = Store::connect(config.database_url.expose(), 4).await.expect("sqlite store");
+    fresh_store(config).await.0
+}
+
+/// The SQLite database URL.
+#[cfg(not(feature = "pg-tests"))]
+type RawDb = String;
+
+/// Connection options scoped to the test's schema.
+#[cfg(feature = "pg-tests")]
+type RawDb = sqlx::postgres::PgConnectOptions;
+
+#[cfg(not(feature = "pg-tests"))]
+async fn fresh_store(config: &Config) -> (Store, RawDb) {
+    let url = config.database_url.expose().to_string();
+    let store = Store::connect(&url, 4).await.expect("sqlite store");
     store.migrate().await.expect("migrations");
-    store
+    (store, url)
+}
+
+#[cfg(not(feature = "pg-tests"))]
+async fn raw_dump(url: &RawDb) -> String {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use std::str::FromStr;
+    let options = SqliteConnectOptions::from_str(url).expect("sqlite url").read_only(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.expect("raw sqlite pool");
+    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .fetch_all(&pool)
+        .await
+        .expect("list tables");
+    let mut dump = String::new();
+    for table in tables {
+        let rows = sqlx::query(&format!("SELECT * FROM \"{table}\"")).fetch_all(&pool).await.expect("dump table");
+        append_text_columns(&mut dump, &rows);
+    }
+    pool.close().await;
+    dump
 }
 
 #[cfg(feature = "pg-tests")]
-pub async fn test_store(_config: &Config) -> Store {
+async fn raw_dump(options: &RawDb) -> String {
+    let pool = sqlx::PgPool::connect_with(options.clone()).await.expect("raw postgres pool");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("list tables");
+    let mut dump = String::new();
+    for table in tables {
+        let rows = sqlx::query(&format!("SELECT * FROM \"{table}\"")).fetch_all(&pool).await.expect("dump table");
+        append_text_columns(&mut dump, &rows);
+    }
+    pool.close().await;
+    dump
+}
+
+/// Appends every column that decodes as text; numbers, booleans and blobs are skipped.
+fn append_text_columns<R: sqlx::Row>(dump: &mut String, rows: &[R])
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    for row in rows {
+        for i in 0..row.len() {
+            if let Ok(Some(text)) = row.try_get::<Option<String>, _>(i) {
+                dump.push_str(&text);
+                dump.push('\n');
+            }
+        }
+    }
+}
+
+#[cfg(feature = "pg-tests")]
+async fn fresh_store(_config: &Config) -> (Store, RawDb) {
     use sqlx::postgres::PgConnectOptions;
     use std::str::FromStr;
     let url = std::env::var("DATABASE_URL").expect("pg-tests needs DATABASE_URL=postgres://...");
@@ -218,7 +359,7 @@ pub async fn test_store(_config: &Config) -> Store {
     sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.expect("create schema");
     admin.close().await;
     let options = PgConnectOptions::from_str(&url).unwrap().options([("search_path", schema.as_str())]);
-    let store = Store::connect_postgres(options, 4).await.expect("postgres store");
+    let store = Store::connect_postgres(options.clone(), 4).await.expect("postgres store");
     store.migrate().await.expect("migrations");
-    store
+    (store, options)
 }
