@@ -5,11 +5,13 @@ mod helpers;
 
 mod app;
 mod app_setting;
+mod call;
 mod customer;
 mod device;
 mod envelope;
 mod exotel_ccm;
 mod migrations;
+mod receiver;
 mod security;
 mod store;
 mod token;

@@ -1,0 +1,368 @@
+//! Inbound passthru and the webhook dispatcher (CONTRACT 7.1 and 8), with real local receivers.
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+
+use crate::helpers::{TestApp, TestAppEntity};
+use crate::receiver::{Receiver, Reply};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A test app whose webhooks may target this machine, with fast retries.
+async fn local_app(extra: &[(&str, &str)]) -> TestApp {
+    let mut env = vec![("WEBHOOK_ALLOW_PRIVATE", "true"), ("WEBHOOK_RETRY_SCHEDULE", "100ms,100ms,100ms")];
+    env.extend_from_slice(extra);
+    TestApp::with_env(&env).await
+}
+
+async fn set(app: &TestApp, entity: &TestAppEntity, key: &str, value: &str) {
+    app.post("/v2/integrations/app_setting", Some(&entity.token), json!({"Key": key, "Value": value})).await.data();
+}
+
+async fn map_agent(app: &TestApp, entity: &TestAppEntity, id: &str, agent_number: &str) -> serde_json::Value {
+    let users = app
+        .post(
+            "/v2/integrations/usermapping",
+            Some(&entity.token),
+            json!([{
+                "AppUserId": id, "AppUsername": "Meera Pillai", "Email": format!("{id}@acme.example"),
+                "ExotelAccountSid": entity.account_sid, "ExotelUserName": "Meera Pillai",
+                "AgentNumber": agent_number, "VirtualNumber": "+918040001111"
+            }]),
+        )
+        .await;
+    users.data()[0].clone()
+}
+
+fn passthru(entity: &TestAppEntity, kind: &str, query: &str) -> String {
+    format!("/v2/integrations/call/inbound_call/{}?type={kind}&{query}", entity.id)
+}
+
+#[tokio::test]
+async fn a_popup_reaches_the_popup_url_with_the_call_payload() {
+    let app = local_app(&[]).await;
+    let receiver = Receiver::start().await;
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "popup", &receiver.url("/popup")).await;
+    let agent = map_agent(&app, &entity, "meera", "+919812300011").await;
+    let sip_id = agent["SipId"].as_str().unwrap();
+
+    let answer = app
+        .get(
+            &passthru(
+                &entity,
+                "popup",
+                &format!("CallSid=c1&CallFrom=09812300077&CallTo=08040001111&DialWhomNumber={sip_id}&Status=busy&EventType=Dial&StartTime=2024-05-01%2010:00:00&EndTime=1970-01-01%2005:30:00"),
+            ),
+            None,
+        )
+        .await;
+
+    assert_eq!(answer.data(), "Success");
+    let got = receiver.wait_for(1, WAIT).await;
+    assert_eq!(got[0].path, "/popup");
+    let body = got[0].json();
+    assert_eq!(body["CustomerId"], entity.customer.id.as_str());
+    assert_eq!(body["AppId"], entity.id.as_str());
+    assert_eq!(body["CallSid"], "c1");
+    assert_eq!(body["AppUserID"], "meera");
+    assert_eq!(body["DialWhomNumber"], sip_id);
+    assert_eq!(body["FromNumber"], "09812300077");
+    assert_eq!(body["ToNumber"], "08040001111");
+    assert_eq!(body["VirtualNumber"], "08040001111");
+    assert_eq!(body["Direction"], "incoming");
+    assert_eq!(body["CallStatus"], "busy");
+    assert_eq!(body["CallState"], "active");
+    assert_eq!(body["CallDetail"], "dial");
+    assert_eq!(body["TotalDuration"], 0);
+    assert_eq!(body["AccountDomain"], "sandbox");
+    assert_eq!(body["StartTime"], "2024-05-01T10:00:00+05:30");
+    assert_eq!(body["EndTime"], "", "Exotel's 1970 placeholder means unknown");
+    assert_eq!(got[0].header("content-type"), "application/json");
+    assert!(got[0].header("user-agent").starts_with("integrations-core/"));
+}
+
+#[tokio::test]
+async fn the_agent_is_found_by_the_last_ten_digits_of_its_number() {
+    let app = local_app(&[]).await;
+    let receiver = Receiver::start().await;
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
+    map_agent(&app, &entity, "ravi", "+919812300022").await;
+
+    app.get(&passthru(&entity, "missedcall", "CallSid=c2&DialWhomNumber=09812300022&From=0999"), None).await.data();
+
+    let body = receiver.wait_for(1, WAIT).await[0].json();
+    assert_eq!(body["AppUserID"], "ravi");
+    assert_eq!(body["CallState"], "terminal");
+}
+
+#[tokio::test]
+async fn each_type_goes_to_its_own_setting() {
+    let app = local_app(&[]).await;
+    let receiver = Receiver::start().await;
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "popup", &receiver.url("/popup")).await;
+    set(&app, &entity, "incomingCallHangup", &receiver.url("/hangup")).await;
+    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
+
+    for (kind, sid) in [("popup", "a"), ("incomingcallhungup", "b"), ("missedcall", "c")] {
+        app.get(&passthru(&entity, kind, &format!("CallSid={sid}")), None).await.data();
+    }
+
+    let mut paths: Vec<(String, String)> = receiver
+        .wait_for(3, WAIT)
+        .await
+        .iter()
+        .map(|r| (r.path.clone(), r.json()["CallSid"].as_str().unwrap().to_string()))
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        vec![("/hangup".into(), "b".into()), ("/missed".into(), "c".into()), ("/popup".into(), "a".into())]
+    );
+}
+
+#[tokio::test]
+async fn without_a_url_the_passthru_still_succeeds_and_nothing_is_queued() {
+    let app = local_app(&[]).await;
+    let entity = app.seed_app("sandbox").await;
+    app.get(&passthru(&entity, "popup", "CallSid=c3"), None).await.data();
+    let log = app.get("/v2/integrations/webhook_deliveries", Some(&entity.token)).await;
+    assert_eq!(log.data()["Deliveries"], json!([]));
+}
+
+#[tokio::test]
+async fn the_passthru_answers_at_once_while_the_receiver_hangs() {
+    let app = local_app(&[]).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Reply { status: 200, delay: Duration::from_secs(5), retry_after: None });
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "popup", &receiver.url("/popup")).await;
+
+    let started = Instant::now();
+    for n in 0..5 {
+        app.get(&passthru(&entity, "popup", &format!("CallSid=h{n}")), None).await.data();
+    }
+    assert!(started.elapsed() < Duration::from_secs(1), "5 passthrus took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn unknown_apps_and_bad_types_are_refused() {
+    let app = local_app(&[]).await;
+    let entity = app.seed_app("sandbox").await;
+    app.get("/v2/integrations/call/inbound_call/no-such-app?type=popup", None).await.error(StatusCode::NOT_FOUND);
+    let bad = app.get(&passthru(&entity, "ring", ""), None).await.error(StatusCode::BAD_REQUEST);
+    assert!(bad.contains("type"), "{bad}");
+    let missing = app.get(&format!("/v2/integrations/call/inbound_call/{}", entity.id), None).await;
+    missing.error(StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_form_post_passthru_is_accepted() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let app = local_app(&[]).await;
+    let receiver = Receiver::start().await;
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "popup", &receiver.url("/popup")).await;
+    let request = Request::post(format!("/v2/integrations/call/inbound_call/{}", entity.id))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from("type=popup&CallSid=form1&From=0999"))
+        .unwrap();
+    app.send(request).await.data();
+    assert_eq!(receiver.wait_for(1, WAIT).await[0].json()["CallSid"], "form1");
+}
+
+/// An independent Standard Webhooks verifier: HMAC-SHA256 of "{id}.{timestamp}.{body}" keyed
+/// with the bytes of `whsec_` + base64(secret), decoded.
+fn verify_standard_webhook(whsec: &str, id: &str, timestamp: &str, body: &str, signatures: &str) -> bool {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = b64.decode(whsec.strip_prefix("whsec_").unwrap()).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    let expected = b64.encode(mac.finalize().into_bytes());
+    signatures.split(' ').any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
+}
+
+#[tokio::test]
+async fn webhooks_carry_a_standard_webhooks_signature_keyed_with_the_app_secret() {
+    let app = local_app(&[]).await;
+    let receiver = Receiver::start().await;
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "popup", &receiver.url("/popup")).await;
+
+    app.get(&passthru(&entity, "popup", "CallSid=sig"), None).await.data();
+
+    let got = &receiver.wait_for(1, WAIT).await[0];
+    let whsec = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(entity.secret.as_bytes()));
+    let (id, ts, sig) = (got.header("webhook-id"), got.header("webhook-timestamp"), got.header("webhook-signature"));
+    assert!(id.starts_with("msg_"), "{id}");
+    let age = chrono::Utc::now().timestamp() - ts.parse::<i64>().unwrap();
+    assert!((0..30).contains(&age), "timestamp is the attempt time");
+    assert!(verify_standard_webhook(&whsec, &id, &ts, &got.body, &sig));
+    assert!(!verify_standard_webhook(&whsec, &id, &ts, &got.body.replace("sig", "gis"), &sig), "a changed body fails");
+}
+
+#[tokio::test]
+async fn failures_are_retried_with_the_same_webhook_id_until_delivered_once() {
+    let app = local_app(&[]).await;
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(500), Reply::status(500), Reply::status(200)]);
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
+
+    app.get(&passthru(&entity, "missedcall", "CallSid=r1"), None).await.data();
+
+    let got = receiver.wait_for(3, WAIT).await;
+    let ids: Vec<String> = got.iter().map(|r| r.header("webhook-id")).collect();
+    assert!(ids.iter().all(|id| id == &ids[0]), "{ids:?}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(receiver.received().len(), 3, "no attempt after the 200");
+    let log = app.get("/v2/integrations/webhook_deliveries", Some(&entity.token)).await;
+    let delivery = &log.data()["Deliveries"][0];
+    assert_eq!(delivery["Status"], "delivered");
+    assert_eq!(delivery["Attempts"], 3);
+    assert_eq!(delivery["LastResponseCode"], 200);
+    assert_eq!(delivery["DeliveryId"], ids[0].as_str());
+}
+
+#[tokio::test]
+async fn gone_ends_a_delivery_at_once() {
+    let app = local_app(&[]).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Reply::status(410));
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
+
+    app.get(&passthru(&entity, "missedcall", "CallSid=g1"), None).await.data();
+    receiver.wait_for(1, WAIT).await;
+    let delivery = wait_for_status(&app, &entity, "dead").await;
+    assert_eq!(delivery["Attempts"], 1);
+    assert_eq!(delivery["LastResponseCode"], 410);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(receiver.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_receiver_failing_every_time_ends_dead_after_the_schedule() {
+    let app = local_app(&[]).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Reply::status(503));
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "incomingCallHangup", &receiver.url("/hangup")).await;
+
+    app.get(&passthru(&entity, "incomingcallhungup", "CallSid=d1"), None).await.data();
+    let delivery = wait_for_status(&app, &entity, "dead").await;
+    assert_eq!(delivery["Attempts"], 4, "the first attempt and three retries");
+    assert_eq!(receiver.received().len(), 4);
+}
+
+#[tokio::test]
+async fn a_popup_not_delivered_before_its_deadline_expires() {
+    let app = local_app(&[("POPUP_DEADLINE_SECS", "1"), ("WEBHOOK_RETRY_SCHEDULE", "300ms,300ms,300ms,300ms,300ms,300ms")]).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Reply::status(500));
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "popup", &receiver.url("/popup")).await;
+
+    app.get(&passthru(&entity, "popup", "CallSid=e1"), None).await.data();
+    let delivery = wait_for_status(&app, &entity, "expired").await;
+    assert!(delivery["Attempts"].as_i64().unwrap() < 7, "it stopped before the schedule ran out: {delivery}");
+}
+
+#[tokio::test]
+async fn a_hangup_never_arrives_before_its_popup_even_when_the_popup_needs_retries() {
+    let app = local_app(&[]).await;
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(500), Reply::status(500)]);
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    let url = receiver.url("/events");
+    set(&app, &entity, "popup", &url).await;
+    set(&app, &entity, "incomingCallHangup", &url).await;
+
+    app.get(&passthru(&entity, "popup", "CallSid=o1"), None).await.data();
+    app.get(&passthru(&entity, "incomingcallhungup", "CallSid=o1"), None).await.data();
+
+    let got = receiver.wait_for(4, WAIT).await;
+    let states: Vec<String> = got.iter().map(|r| r.json()["CallState"].as_str().unwrap().to_string()).collect();
+    assert_eq!(states, ["active", "active", "active", "terminal"]);
+}
+
+#[tokio::test]
+async fn a_finished_delivery_can_be_queued_again() {
+    let app = local_app(&[]).await;
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(410)]);
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
+    app.get(&passthru(&entity, "missedcall", "CallSid=q1"), None).await.data();
+    let dead = wait_for_status(&app, &entity, "dead").await;
+    let id = dead["DeliveryId"].as_str().unwrap();
+
+    let retried = app.post(&format!("/v2/integrations/webhook_deliveries/{id}/retry"), Some(&entity.token), json!({})).await;
+    assert_eq!(retried.data()["Status"], "pending");
+    wait_for_status(&app, &entity, "delivered").await;
+    assert_eq!(receiver.received().len(), 2);
+
+    let other = app.seed_app("sandbox").await;
+    let hidden = app.post(&format!("/v2/integrations/webhook_deliveries/{id}/retry"), Some(&other.token), json!({})).await;
+    hidden.error(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_delivery_log_filters_by_status_and_refuses_unknown_ones() {
+    let app = local_app(&[]).await;
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "popup", "https://crm.example.com/popup").await;
+    app.get(&passthru(&entity, "popup", "CallSid=l1"), None).await.data();
+    let pending = app.get("/v2/integrations/webhook_deliveries?status=pending", Some(&entity.token)).await;
+    assert_eq!(pending.data()["Deliveries"].as_array().unwrap().len(), 1);
+    let delivered = app.get("/v2/integrations/webhook_deliveries?status=delivered", Some(&entity.token)).await;
+    assert_eq!(delivered.data()["Deliveries"], json!([]));
+    let bad = app.get("/v2/integrations/webhook_deliveries?status=lost", Some(&entity.token)).await;
+    assert!(bad.error(StatusCode::BAD_REQUEST).contains("status"));
+}
+
+#[tokio::test]
+async fn the_call_can_be_read_back_by_its_sid() {
+    let app = local_app(&[]).await;
+    let entity = app.seed_app("sandbox").await;
+    app.get(&passthru(&entity, "popup", "CallSid=k1&From=0999"), None).await.data();
+    let call = app.get("/v2/integrations/call/k1", Some(&entity.token)).await;
+    assert_eq!(call.data()["CallSid"], "k1");
+    assert_eq!(call.data()["FromNumber"], "0999");
+    let other = app.seed_app("sandbox").await;
+    app.get("/v2/integrations/call/k1", Some(&other.token)).await.error(StatusCode::NOT_FOUND);
+}
+
+/// Polls the delivery log until its first delivery has `status`.
+async fn wait_for_status(app: &TestApp, entity: &TestAppEntity, status: &str) -> serde_json::Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let log = app.get("/v2/integrations/webhook_deliveries", Some(&entity.token)).await;
+        let first = log.data()["Deliveries"][0].clone();
+        if first["Status"] == status {
+            return first;
+        }
+        assert!(Instant::now() < deadline, "delivery never became {status}: {first}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
