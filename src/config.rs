@@ -79,6 +79,8 @@ pub struct Config {
     pub popup_deadline: Duration,
     /// How long finished deliveries stay in the log before they are purged.
     pub webhook_retention: Duration,
+    /// The pause between a sandbox call's events (answered, then terminal).
+    pub sandbox_call_step: Duration,
     pub exotel_ccm_url_mumbai: String,
     pub exotel_ccm_url_singapore: String,
     pub cors_allowed_origins: CorsOrigins,
@@ -207,6 +209,12 @@ impl Config {
                 "POPUP_DEADLINE_SECS",
                 var("POPUP_DEADLINE_SECS"),
                 60u64,
+                positive_int,
+            )?),
+            sandbox_call_step: Duration::from_millis(parse_or(
+                "SANDBOX_CALL_STEP_MS",
+                var("SANDBOX_CALL_STEP_MS"),
+                2000u64,
                 positive_int,
             )?),
             webhook_retention: Duration::from_secs(

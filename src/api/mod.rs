@@ -29,6 +29,8 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{app_user_id}", axum::routing::delete(usermapping::delete_one))
         .route("/device", axum::routing::put(device::update))
         .route("/call/inbound_call/{app_id}", get(call::inbound).post(call::inbound))
+        .route("/call/outbound_call", axum::routing::post(call::outbound))
+        .route("/call/status_callback/{app_id}", axum::routing::post(call::status_callback))
         .route("/call/{call_sid}", get(call::get))
         .route("/webhook_deliveries", get(webhook::list))
         .route("/webhook_deliveries/{id}/retry", axum::routing::post(webhook::retry))

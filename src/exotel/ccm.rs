@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{strong_sip_password, Credentials, NewUser, ProvisionedUser, UpstreamError};
+use super::{strong_sip_password, Credentials, NewCall, NewUser, PlacedCall, ProvisionedUser, UpstreamError};
 use crate::domain::user::last_ten_digits;
 
 /// The longest part of an unexpected Exotel answer that is repeated in an error.
@@ -95,6 +95,7 @@ impl CcmSession<'_> {
         if let Some(status) = failed_status {
             let body = match &parsed {
                 Some(json) => json.to_string(),
+                None if text.trim().is_empty() => format!("Exotel answered HTTP {status} with an empty body"),
                 None => truncate(&text),
             };
             tracing::warn!(status, "Exotel refused a request");
@@ -184,6 +185,33 @@ impl CcmSession<'_> {
         let url = format!("{}/{exotel_user_id}/devices/{device_id}", self.users_url());
         self.send(self.http.put(url).json(&json!({ "available": available }))).await?;
         Ok(())
+    }
+}
+
+impl CcmSession<'_> {
+    /// `POST /v3/accounts/{sid}/calls`, the agent's SIP id first, then the customer.
+    pub async fn place_call(&self, call: &NewCall) -> Result<PlacedCall, UpstreamError> {
+        let url = format!("{}/v3/accounts/{}/calls", self.base_url, self.credentials.account_sid);
+        let body = json!({
+            "from": { "contact_uri": call.from, "state_management": true },
+            "to": { "contact_uri": call.to },
+            "virtual_number": call.virtual_number,
+            "recording": { "record": call.record, "channels": "single" },
+            "custom_field": call.custom_field,
+            "status_callback": [
+                { "event": "answered", "url": call.status_callback_url },
+                { "event": "terminal", "url": call.status_callback_url },
+            ],
+        });
+        let answer = self.send(self.http.post(url).json(&body)).await?;
+        let sid = answer["response"]["call_details"]["sid"].as_str().filter(|s| !s.is_empty()).ok_or_else(|| {
+            UpstreamError::Unreachable(format!(
+                "Exotel accepted the call without a sid: {}",
+                truncate(&answer.to_string())
+            ))
+        })?;
+        tracing::info!(call_sid = sid, "Exotel accepted the call");
+        Ok(PlacedCall { call_sid: sid.to_string() })
     }
 }
 

@@ -15,7 +15,7 @@ mod ccm;
 mod sandbox;
 
 pub use ccm::CcmClient;
-pub use sandbox::Sandbox;
+pub use sandbox::{Sandbox, SandboxCallOutcome};
 
 /// The Exotel account an app acts for.
 #[derive(Clone)]
@@ -116,6 +116,32 @@ pub trait ExotelApi {
         device_id: &str,
         available: bool,
     ) -> impl std::future::Future<Output = Result<(), UpstreamError>> + Send;
+
+    /// Places an agent-to-customer call (Voice v3); Exotel rings `from` first, then `to`.
+    fn place_call(&self, call: &NewCall)
+        -> impl std::future::Future<Output = Result<PlacedCall, UpstreamError>> + Send;
+}
+
+/// A call to place through Exotel Voice v3.
+#[derive(Debug, Clone)]
+pub struct NewCall {
+    /// The agent's SIP id (`sip:…`), rung first.
+    pub from: String,
+    /// The customer's number.
+    pub to: String,
+    /// The ExoPhone shown to the customer.
+    pub virtual_number: String,
+    pub record: bool,
+    /// Echoed back by Exotel in its callbacks.
+    pub custom_field: String,
+    /// Where Exotel POSTs its `answered` and `terminal` events.
+    pub status_callback_url: String,
+}
+
+/// Exotel's acceptance of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedCall {
+    pub call_sid: String,
 }
 
 /// The upstream clients of this server, one per kind.
@@ -179,6 +205,19 @@ impl ExotelApi for Upstream<'_> {
             Self::Ccm(session) => session.set_device_available(exotel_user_id, device_id, available).await,
             Self::Sandbox(..) => Ok(()),
         }
+    }
+
+    async fn place_call(&self, call: &NewCall) -> Result<PlacedCall, UpstreamError> {
+        match self {
+            Self::Ccm(session) => session.place_call(call).await,
+            Self::Sandbox(sandbox, _) => Ok(sandbox.place_call(call)),
+        }
+    }
+}
+
+impl Upstream<'_> {
+    pub fn is_sandbox(&self) -> bool {
+        matches!(self, Self::Sandbox(..))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{strong_sip_password, NewUser, ProvisionedUser};
+use super::{strong_sip_password, NewCall, NewUser, PlacedCall, ProvisionedUser};
 
 /// Simulates Exotel for `sandbox` apps so a CRM developer can work without a telephone.
 #[derive(Clone, Copy, Debug, Default)]
@@ -33,6 +33,40 @@ impl Sandbox {
     }
 }
 
+/// How a sandbox call ends, decided by the number dialled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxCallOutcome {
+    /// Answered, talked, hung up.
+    Completed,
+    /// Numbers ending in `0000` never answer.
+    ToLegUnanswered,
+}
+
+impl SandboxCallOutcome {
+    pub fn for_number(to: &str) -> Self {
+        if to.trim().ends_with("0000") {
+            Self::ToLegUnanswered
+        } else {
+            Self::Completed
+        }
+    }
+
+    /// Exotel's final `status` for this outcome.
+    pub fn status(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::ToLegUnanswered => "to_leg_unanswered",
+        }
+    }
+}
+
+impl Sandbox {
+    /// Accepts every call with a fresh Exotel-like sid; the lifecycle is played by the caller.
+    pub fn place_call(&self, _call: &NewCall) -> PlacedCall {
+        PlacedCall { call_sid: uuid::Uuid::new_v4().simple().to_string() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +78,12 @@ mod tests {
             email: email.into(),
             phone: phone.map(String::from),
         }
+    }
+
+    #[test]
+    fn numbers_ending_in_four_zeros_go_unanswered() {
+        assert_eq!(SandboxCallOutcome::for_number("+919812340000"), SandboxCallOutcome::ToLegUnanswered);
+        assert_eq!(SandboxCallOutcome::for_number("+919812340001").status(), "completed");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod device;
 mod envelope;
 mod exotel_ccm;
 mod migrations;
+mod outbound;
 mod receiver;
 mod security;
 mod store;
