@@ -286,7 +286,7 @@ pub struct MappingPage {
 #[derive(Serialize)]
 #[serde(untagged)]
 pub enum MappingOrPage {
-    One(MappingBody),
+    One(Box<MappingBody>),
     Page(MappingPage),
 }
 
@@ -320,7 +320,7 @@ pub async fn get(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri)
             .await?
             .ok_or_else(|| ApiError::not_found(format!("no user with AppUserId {user_id:?} in this app")))?;
         let body = MappingBody::render(&row, &state.config.master_key, state.config.display_offset)?;
-        return Ok(Success(MappingOrPage::One(body)));
+        return Ok(Success(MappingOrPage::One(Box::new(body))));
     }
 
     let after = int_param(&uri, "last_value", 0, 0..=i64::MAX, "a whole number of at least 0")?;
