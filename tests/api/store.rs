@@ -1,1 +1,338 @@
-//! placeholder
+//! The store on its own: customers, apps, tokens and settings, on SQLite (and Postgres under `pg-tests`).
+
+use integrations_core::crypto::Sealed;
+use integrations_core::store::{AppRow, AppUpdate, CustomerRow, Store, StoreError, TokenOwner};
+
+use crate::helpers::TestApp;
+
+fn customer(id: &str, created_at: i64) -> CustomerRow {
+    CustomerRow {
+        id: id.to_string(),
+        name: format!("Customer {id}"),
+        email: format!("{id}@example.com"),
+        secret: Sealed(format!("sealed-secret-{id}")),
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+fn app_row(id: &str, customer_id: &str, created_at: i64) -> AppRow {
+    AppRow {
+        id: id.to_string(),
+        customer_id: customer_id.to_string(),
+        name: format!("App {id}"),
+        exotel_account_sid: "acme1".to_string(),
+        exotel_api_key: Sealed(format!("sealed-key-{id}")),
+        exotel_api_token: Sealed(format!("sealed-token-{id}")),
+        exotel_domain: "mumbai".to_string(),
+        is_active: true,
+        secret: Sealed(format!("sealed-app-secret-{id}")),
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+/// A store holding customer `c1` with app `a1`.
+async fn seeded() -> (TestApp, Store) {
+    let app = TestApp::new().await;
+    let store = app.store().clone();
+    store.insert_customer(&customer("c1", 1_000)).await.unwrap();
+    store.insert_app(&app_row("a1", "c1", 1_000)).await.unwrap();
+    (app, store)
+}
+
+fn ids(apps: &[AppRow]) -> Vec<&str> {
+    apps.iter().map(|a| a.id.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_customer_is_found_after_insert_and_gone_after_delete() {
+    let app = TestApp::new().await;
+    let store = app.store();
+    store.insert_customer(&customer("c1", 1_000)).await.unwrap();
+
+    let found = store.find_customer("c1").await.unwrap().expect("inserted customer");
+    assert_eq!(
+        (found.name.as_str(), found.email.as_str(), found.secret.0.as_str(), found.created_at, found.updated_at),
+        ("Customer c1", "c1@example.com", "sealed-secret-c1", 1_000, 1_000)
+    );
+    assert!(store.find_customer("c2").await.unwrap().is_none());
+
+    assert!(store.delete_customer("c1").await.unwrap());
+    assert!(store.find_customer("c1").await.unwrap().is_none());
+    assert!(!store.delete_customer("c1").await.unwrap(), "a second delete finds nothing");
+}
+
+#[tokio::test]
+async fn customers_are_listed_oldest_first() {
+    let app = TestApp::new().await;
+    let store = app.store();
+    for (id, at) in [("c-late", 3_000), ("c-early", 1_000), ("c-mid", 2_000)] {
+        store.insert_customer(&customer(id, at)).await.unwrap();
+    }
+
+    let listed = store.list_customers().await.unwrap();
+
+    let ids: Vec<&str> = listed.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["c-early", "c-mid", "c-late"]);
+}
+
+#[tokio::test]
+async fn inserting_a_customer_id_twice_is_a_conflict() {
+    let app = TestApp::new().await;
+    let store = app.store();
+    store.insert_customer(&customer("c1", 1_000)).await.unwrap();
+
+    let error = store.insert_customer(&customer("c1", 2_000)).await.unwrap_err();
+
+    assert!(matches!(&error, StoreError::Conflict(message) if message.contains("c1")), "{error:?}");
+    assert_eq!(store.find_customer("c1").await.unwrap().unwrap().created_at, 1_000);
+}
+
+#[tokio::test]
+async fn apps_are_listed_oldest_first_and_only_for_their_customer() {
+    let (_app, store) = seeded().await;
+    store.insert_customer(&customer("c2", 1_000)).await.unwrap();
+    for (id, at) in [("a-late", 3_000), ("a-early", 500), ("a-tie-z", 2_000), ("a-tie-y", 2_000)] {
+        store.insert_app(&app_row(id, "c1", at)).await.unwrap();
+    }
+    store.insert_app(&app_row("other", "c2", 100)).await.unwrap();
+
+    let listed = store.list_apps("c1").await.unwrap();
+
+    assert_eq!(ids(&listed), ["a-early", "a1", "a-tie-y", "a-tie-z", "a-late"]);
+    assert_eq!(ids(&store.list_apps("c2").await.unwrap()), ["other"]);
+    assert!(store.list_apps("nobody").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_app_keeps_every_column_it_was_stored_with() {
+    let (_app, store) = seeded().await;
+
+    let found = store.find_app_unscoped("a1").await.unwrap().expect("stored app");
+
+    let expected = app_row("a1", "c1", 1_000);
+    assert_eq!(
+        (&found.customer_id, &found.name, &found.exotel_account_sid, &found.exotel_domain, found.is_active),
+        (&expected.customer_id, &expected.name, &expected.exotel_account_sid, &expected.exotel_domain, true)
+    );
+    assert_eq!(
+        (&found.exotel_api_key, &found.exotel_api_token, &found.secret),
+        (&expected.exotel_api_key, &expected.exotel_api_token, &expected.secret)
+    );
+    assert_eq!((found.created_at, found.updated_at), (1_000, 1_000));
+    assert!(store.find_app_unscoped("a2").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_app_needs_an_existing_customer() {
+    let app = TestApp::new().await;
+
+    let result = app.store().insert_app(&app_row("a1", "ghost", 1_000)).await;
+
+    assert!(result.is_err(), "an app without its customer was stored");
+    assert!(app.store().find_app_unscoped("a1").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_update_changes_only_the_fields_it_names() {
+    let (_app, store) = seeded().await;
+
+    let renamed = store
+        .update_app("c1", "a1", &AppUpdate { name: Some("Renamed".into()), ..AppUpdate::default() }, 5_000)
+        .await
+        .unwrap()
+        .expect("own app");
+
+    assert_eq!(renamed.name, "Renamed");
+    assert_eq!(renamed.updated_at, 5_000);
+    assert_eq!(renamed.created_at, 1_000);
+    assert_eq!(renamed.exotel_domain, "mumbai");
+    assert!(renamed.is_active);
+    assert_eq!(renamed.exotel_api_key, Sealed("sealed-key-a1".into()));
+    assert_eq!(renamed.exotel_api_token, Sealed("sealed-token-a1".into()));
+
+    let update = AppUpdate {
+        exotel_api_key: Some(Sealed("k2".into())),
+        exotel_api_token: Some(Sealed("t2".into())),
+        exotel_domain: Some("singapore".into()),
+        is_active: Some(false),
+        ..AppUpdate::default()
+    };
+    let switched = store.update_app("c1", "a1", &update, 6_000).await.unwrap().unwrap();
+
+    assert_eq!(switched.name, "Renamed", "an earlier change survives a later partial update");
+    assert_eq!(
+        (switched.exotel_api_key, switched.exotel_api_token, switched.exotel_domain.as_str(), switched.is_active),
+        (Sealed("k2".into()), Sealed("t2".into()), "singapore", false)
+    );
+    let stored = store.find_app_unscoped("a1").await.unwrap().unwrap();
+    assert_eq!((stored.is_active, stored.updated_at), (false, 6_000));
+}
+
+#[tokio::test]
+async fn an_update_of_another_customers_app_changes_nothing() {
+    let (_app, store) = seeded().await;
+    store.insert_customer(&customer("c2", 1_000)).await.unwrap();
+
+    let update = AppUpdate { name: Some("Hijacked".into()), is_active: Some(false), ..AppUpdate::default() };
+    let result = store.update_app("c2", "a1", &update, 9_000).await.unwrap();
+
+    assert!(result.is_none());
+    assert!(store.update_app("c1", "missing", &update, 9_000).await.unwrap().is_none());
+    let stored = store.find_app_unscoped("a1").await.unwrap().unwrap();
+    assert_eq!((stored.name.as_str(), stored.is_active, stored.updated_at), ("App a1", true, 1_000));
+}
+
+#[tokio::test]
+async fn an_app_is_deleted_only_by_its_own_customer() {
+    let (_app, store) = seeded().await;
+    store.insert_customer(&customer("c2", 1_000)).await.unwrap();
+
+    assert!(!store.delete_app("c2", "a1").await.unwrap());
+    assert!(store.find_app_unscoped("a1").await.unwrap().is_some());
+
+    assert!(store.delete_app("c1", "a1").await.unwrap());
+    assert!(store.find_app_unscoped("a1").await.unwrap().is_none());
+    assert!(!store.delete_app("c1", "a1").await.unwrap());
+}
+
+#[tokio::test]
+async fn deleting_a_customer_removes_its_apps_settings_and_tokens() {
+    let (_app, store) = seeded().await;
+    store.upsert_setting("a1", "popup", "https://x.example.com", 1_000).await.unwrap();
+    store.insert_token("customer-hash", "c1", None, 1_000, i64::MAX).await.unwrap();
+    store.insert_token("app-hash", "c1", Some("a1"), 1_000, i64::MAX).await.unwrap();
+
+    assert!(store.delete_customer("c1").await.unwrap());
+
+    assert!(store.find_app_unscoped("a1").await.unwrap().is_none());
+    assert!(store.list_settings("a1").await.unwrap().is_empty());
+    assert!(store.resolve_token("customer-hash", 2_000).await.unwrap().is_none());
+    assert!(store.resolve_token("app-hash", 2_000).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_setting_is_created_then_replaced_in_place() {
+    let (_app, store) = seeded().await;
+
+    let created = store.upsert_setting("a1", "popup", "https://one.example.com", 1_000).await.unwrap();
+    store.upsert_setting("a1", "callback", "https://cb.example.com", 2_000).await.unwrap();
+    let replaced = store.upsert_setting("a1", "popup", "https://two.example.com", 3_000).await.unwrap();
+
+    assert_eq!((created.key.as_str(), created.value.as_str()), ("popup", "https://one.example.com"));
+    assert_eq!((replaced.app_id.as_str(), replaced.value.as_str()), ("a1", "https://two.example.com"));
+    let found = store.find_setting("a1", "popup").await.unwrap().unwrap();
+    assert_eq!(found, replaced);
+    let keys: Vec<String> = store.list_settings("a1").await.unwrap().into_iter().map(|s| s.key).collect();
+    assert_eq!(keys, ["popup", "callback"], "a replaced setting keeps its place");
+}
+
+#[tokio::test]
+async fn settings_belong_to_one_app() {
+    let (_app, store) = seeded().await;
+    store.insert_app(&app_row("a2", "c1", 2_000)).await.unwrap();
+    store.upsert_setting("a1", "record", "true", 1_000).await.unwrap();
+
+    assert!(store.find_setting("a2", "record").await.unwrap().is_none());
+    assert!(store.list_settings("a2").await.unwrap().is_empty());
+    assert!(!store.delete_setting("a2", "record").await.unwrap());
+    assert_eq!(store.find_setting("a1", "record").await.unwrap().unwrap().value, "true");
+}
+
+#[tokio::test]
+async fn a_setting_is_deleted_once() {
+    let (_app, store) = seeded().await;
+    store.upsert_setting("a1", "record", "false", 1_000).await.unwrap();
+
+    assert!(store.delete_setting("a1", "record").await.unwrap());
+
+    assert!(store.find_setting("a1", "record").await.unwrap().is_none());
+    assert!(!store.delete_setting("a1", "record").await.unwrap());
+}
+
+#[tokio::test]
+async fn a_token_resolves_to_the_customer_or_app_it_was_issued_for() {
+    let (_app, store) = seeded().await;
+    store.insert_token("customer-hash", "c1", None, 1_000, 10_000).await.unwrap();
+    store.insert_token("app-hash", "c1", Some("a1"), 1_000, 10_000).await.unwrap();
+
+    let customer_owner = store.resolve_token("customer-hash", 2_000).await.unwrap();
+    let app_owner = store.resolve_token("app-hash", 2_000).await.unwrap();
+
+    match customer_owner {
+        Some(TokenOwner::Customer(c)) => {
+            assert_eq!(
+                (c.id.as_str(), c.email.as_str(), c.secret.0.as_str()),
+                ("c1", "c1@example.com", "sealed-secret-c1")
+            )
+        }
+        other => panic!("expected the customer, got {other:?}"),
+    }
+    match app_owner {
+        Some(TokenOwner::App(a)) => {
+            assert_eq!((a.id.as_str(), a.customer_id.as_str(), a.name.as_str()), ("a1", "c1", "App a1"));
+            assert_eq!((a.exotel_domain.as_str(), a.is_active, a.created_at), ("mumbai", true, 1_000));
+            assert_eq!(a.secret, Sealed("sealed-app-secret-a1".into()));
+            assert_eq!(a.exotel_api_key, Sealed("sealed-key-a1".into()));
+        }
+        other => panic!("expected the app, got {other:?}"),
+    }
+    assert!(store.resolve_token("unknown-hash", 2_000).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_token_stops_resolving_at_its_expiry() {
+    let (_app, store) = seeded().await;
+    store.insert_token("hash", "c1", None, 1_000, 10_000).await.unwrap();
+
+    assert!(store.resolve_token("hash", 9_999).await.unwrap().is_some());
+    assert!(store.resolve_token("hash", 10_000).await.unwrap().is_none());
+    assert!(store.resolve_token("hash", 20_000).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_app_token_stops_resolving_when_its_app_is_deleted() {
+    let (_app, store) = seeded().await;
+    store.insert_token("app-hash", "c1", Some("a1"), 1_000, 10_000).await.unwrap();
+    store.insert_token("customer-hash", "c1", None, 1_000, 10_000).await.unwrap();
+
+    store.delete_app("c1", "a1").await.unwrap();
+
+    assert!(store.resolve_token("app-hash", 2_000).await.unwrap().is_none());
+    assert!(store.resolve_token("customer-hash", 2_000).await.unwrap().is_some(), "the customer's token lives on");
+}
+
+#[tokio::test]
+async fn purging_removes_only_expired_tokens() {
+    let (_app, store) = seeded().await;
+    store.insert_token("old", "c1", None, 1_000, 5_000).await.unwrap();
+    store.insert_token("edge", "c1", None, 1_000, 6_000).await.unwrap();
+    store.insert_token("live", "c1", Some("a1"), 1_000, 60_000).await.unwrap();
+
+    let purged = store.purge_expired_tokens(6_000).await.unwrap();
+
+    assert_eq!(purged, 2);
+    assert!(store.resolve_token("live", 6_000).await.unwrap().is_some());
+    assert!(store.resolve_token("old", 0).await.unwrap().is_none(), "the row itself is gone");
+    assert!(store.resolve_token("edge", 0).await.unwrap().is_none(), "the row itself is gone");
+}
+
+#[tokio::test]
+async fn a_token_needs_an_existing_owner() {
+    let (_app, store) = seeded().await;
+
+    assert!(store.insert_token("h1", "ghost", None, 1_000, 10_000).await.is_err());
+    assert!(store.insert_token("h2", "c1", Some("ghost-app"), 1_000, 10_000).await.is_err());
+    assert!(store.resolve_token("h1", 2_000).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_store_answers_a_ping_until_closed() {
+    let (_app, store) = seeded().await;
+
+    store.ping().await.unwrap();
+    store.close().await;
+
+    assert!(store.ping().await.is_err());
+}
