@@ -12,6 +12,7 @@ mod envelope;
 mod exotel_ccm;
 mod migrations;
 mod outbound;
+mod process;
 mod receiver;
 mod security;
 mod store;

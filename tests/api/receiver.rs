@@ -103,9 +103,14 @@ async fn record(
 
 impl Receiver {
     pub async fn start() -> Self {
+        Self::start_on(0).await
+    }
+
+    /// Listens on a given port (0 for any).
+    pub async fn start_on(port: u16) -> Self {
         let inner = Arc::new(Inner::default());
         let app = Router::new().route("/{*path}", post(record)).with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let stop = CancellationToken::new();
         let token = stop.clone();
