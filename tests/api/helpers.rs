@@ -275,11 +275,6 @@ impl TestApp {
     }
 }
 
-/// A fresh, migrated store: a SQLite file beside the test, or (pg-tests) a fresh Postgres schema.
-pub async fn test_store(config: &Config) -> Store {
-    fresh_store(config).await.0
-}
-
 /// The SQLite database URL.
 #[cfg(not(feature = "pg-tests"))]
 type RawDb = String;
@@ -288,6 +283,7 @@ type RawDb = String;
 #[cfg(feature = "pg-tests")]
 type RawDb = sqlx::postgres::PgConnectOptions;
 
+/// A fresh, migrated store: a SQLite file beside the test.
 #[cfg(not(feature = "pg-tests"))]
 async fn fresh_store(config: &Config) -> (Store, RawDb) {
     let url = config.database_url.expose().to_string();
@@ -349,6 +345,7 @@ where
     }
 }
 
+/// A fresh, migrated store in a Postgres schema of its own.
 #[cfg(feature = "pg-tests")]
 async fn fresh_store(_config: &Config) -> (Store, RawDb) {
     use sqlx::postgres::PgConnectOptions;
