@@ -23,6 +23,7 @@ use crate::dispatch::{Dispatcher, Wakeup};
 use crate::envelope::{with_request_id, ApiError};
 use crate::exotel::Exotel;
 use crate::store::Store;
+use crate::telemetry;
 use crate::throttle::FailureThrottle;
 
 /// Request bodies larger than this are refused with 413.
@@ -42,6 +43,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
+        telemetry::metrics::handle();
         let token_failures = Arc::new(FailureThrottle::new(config.token_failure_limit, config.token_failure_window));
         let exotel = Arc::new(Exotel::new(&config));
         Self { store, config: Arc::new(config), token_failures, exotel, wakeup: Wakeup::default() }
@@ -54,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v2/integrations", api::routes())
         .route("/healthz", get(api::ops::healthz))
         .route("/readyz", get(api::ops::readyz))
+        .route("/metrics", get(api::ops::metrics))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .route_layer(middleware::from_fn(record_route))
@@ -69,6 +72,7 @@ pub fn router(state: AppState) -> Router {
 async fn request_context(request: Request, next: Next) -> Response {
     let id = Uuid::new_v4();
     let started = Instant::now();
+    let method = request.method().clone();
     let span = tracing::info_span!(
         "request",
         request_id = %id,
@@ -79,18 +83,32 @@ async fn request_context(request: Request, next: Next) -> Response {
     );
     let mut response = with_request_id(id, next.run(request)).instrument(span.clone()).await;
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| tracing::info!(status, latency_ms, "request finished"));
+    let route = response.extensions().get::<MatchedRoute>().map(|r| r.0.clone()).unwrap_or_else(|| "unmatched".into());
+    let labels = [("method", method.to_string()), ("route", route), ("status", status.to_string())];
+    metrics::counter!(telemetry::metrics::HTTP_REQUESTS, &labels).increment(1);
+    metrics::histogram!(telemetry::metrics::HTTP_DURATION, &labels).record(elapsed.as_secs_f64());
     response.headers_mut().insert(REQUEST_ID_HEADER, HeaderValue::from_str(&id.to_string()).expect("uuid is ascii"));
     response
 }
 
-/// Names the matched route (a template, never raw ids) in the request's log span.
+/// The route template a request matched, handed back to `request_context` on the response.
+#[derive(Clone)]
+struct MatchedRoute(String);
+
+/// Names the matched route (a template, never raw ids) in the request's log span and metrics.
 async fn record_route(request: Request, next: Next) -> Response {
-    if let Some(path) = request.extensions().get::<MatchedPath>() {
-        tracing::Span::current().record("route", path.as_str());
+    let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_string());
+    if let Some(route) = &route {
+        tracing::Span::current().record("route", route.as_str());
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(MatchedRoute(route));
+    }
+    response
 }
 
 async fn request_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {

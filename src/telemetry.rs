@@ -15,3 +15,90 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
     };
 }
+
+/// Prometheus metrics: one recorder per process, rendered by `GET /metrics`.
+pub mod metrics {
+    use std::sync::OnceLock;
+
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+    pub const HTTP_REQUESTS: &str = "http_requests_total";
+    pub const HTTP_DURATION: &str = "http_request_duration_seconds";
+    pub const WEBHOOK_DELIVERIES: &str = "webhook_deliveries_total";
+    pub const WEBHOOK_ATTEMPT_DURATION: &str = "webhook_attempt_duration_seconds";
+    pub const WEBHOOK_QUEUE_DEPTH: &str = "webhook_queue_depth";
+    pub const WEBHOOK_QUEUE_OLDEST_AGE: &str = "webhook_queue_oldest_age_seconds";
+    pub const EXOTEL_REQUESTS: &str = "exotel_requests_total";
+    pub const EXOTEL_DURATION: &str = "exotel_request_duration_seconds";
+    pub const DB_POOL_CONNECTIONS: &str = "db_pool_connections";
+
+    const LATENCY_BUCKETS: &[f64] =
+        &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+    /// Installs the process-wide recorder on first use and returns its handle.
+    pub fn handle() -> &'static PrometheusHandle {
+        HANDLE.get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".to_string()), LATENCY_BUCKETS)
+                .expect("buckets are not empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may exist already (a test harness); then this one only renders its own.
+            let _ = ::metrics::set_global_recorder(recorder);
+            describe();
+            handle
+        })
+    }
+
+    fn describe() {
+        use ::metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+        describe_counter!(HTTP_REQUESTS, "HTTP requests by method, matched route and status");
+        describe_histogram!(HTTP_DURATION, Unit::Seconds, "HTTP request latency by method, matched route and status");
+        describe_counter!(
+            WEBHOOK_DELIVERIES,
+            "Webhook attempts by event type and outcome (delivered, retry, dead, expired)"
+        );
+        describe_histogram!(
+            WEBHOOK_ATTEMPT_DURATION,
+            Unit::Seconds,
+            "Webhook attempt latency by event type and outcome"
+        );
+        describe_gauge!(WEBHOOK_QUEUE_DEPTH, "Webhook deliveries pending");
+        describe_gauge!(WEBHOOK_QUEUE_OLDEST_AGE, Unit::Seconds, "Age of the oldest pending webhook delivery");
+        describe_counter!(EXOTEL_REQUESTS, "Calls to Exotel by operation and outcome (ok, refused, unreachable)");
+        describe_histogram!(EXOTEL_DURATION, Unit::Seconds, "Exotel call latency by operation and outcome");
+        describe_gauge!(DB_POOL_CONNECTIONS, "Database pool connections by state (in_use, idle)");
+    }
+}
+
+/// A phone number fit for a log line: all but the last four digits masked (`******0077`).
+pub fn mask_phone(number: &str) -> String {
+    let digits = number.chars().filter(char::is_ascii_digit).count();
+    let mut seen = 0;
+    number
+        .chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                seen += 1;
+                if digits - seen >= 4 {
+                    return '*';
+                }
+            }
+            c
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_phone;
+
+    #[test]
+    fn phone_numbers_show_only_their_last_four_digits() {
+        assert_eq!(mask_phone("+919812300077"), "+********0077");
+        assert_eq!(mask_phone("0077"), "0077");
+        assert_eq!(mask_phone("sip:meera"), "sip:meera");
+    }
+}

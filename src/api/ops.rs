@@ -1,4 +1,4 @@
-//! Operational endpoints: liveness and readiness.
+//! Operational endpoints: liveness, readiness and Prometheus metrics.
 
 use axum::extract::State;
 use serde::Serialize;
@@ -25,4 +25,24 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Success<Health>> {
             Err(ApiError::ServiceUnavailable("database is unreachable".to_string()))
         }
     }
+}
+
+/// `GET /metrics`: the Prometheus text format. Queue and pool figures are read at scrape time.
+pub async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    use crate::telemetry::metrics as names;
+    use axum::response::IntoResponse;
+
+    match state.store.pending_delivery_stats().await {
+        Ok((depth, oldest)) => {
+            ::metrics::gauge!(names::WEBHOOK_QUEUE_DEPTH).set(depth as f64);
+            let age = oldest.map(|created| (crate::domain::time::now_ms() - created).max(0) as f64 / 1000.0);
+            ::metrics::gauge!(names::WEBHOOK_QUEUE_OLDEST_AGE).set(age.unwrap_or(0.0));
+        }
+        Err(error) => tracing::warn!(%error, "could not read the webhook queue for metrics"),
+    }
+    let (size, idle) = state.store.pool_usage();
+    ::metrics::gauge!(names::DB_POOL_CONNECTIONS, "state" => "in_use").set(size.saturating_sub(idle as u32) as f64);
+    ::metrics::gauge!(names::DB_POOL_CONNECTIONS, "state" => "idle").set(idle as f64);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], names::handle().render())
+        .into_response()
 }

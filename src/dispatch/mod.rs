@@ -12,6 +12,7 @@ use crate::crypto::{MasterKey, Sealed, SecretField};
 use crate::domain::call::DeliveryStatus;
 use crate::domain::time::now_ms;
 use crate::store::{AttemptRecord, DeliveryRow, Store};
+use crate::telemetry;
 
 pub mod guard;
 pub mod schedule;
@@ -148,7 +149,15 @@ impl Dispatcher {
             tracing::warn!(parent: &span, %error, "could not record the attempt; it will be retried when its lease ends");
             return;
         }
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let elapsed = started.elapsed();
+        let latency_ms = elapsed.as_secs_f64() * 1000.0;
+        let outcome = match next.status {
+            DeliveryStatus::Pending => "retry",
+            other => other.as_str(),
+        };
+        let labels = [("event_type", delivery.event_type.clone()), ("outcome", outcome.to_string())];
+        metrics::counter!(telemetry::metrics::WEBHOOK_DELIVERIES, &labels).increment(1);
+        metrics::histogram!(telemetry::metrics::WEBHOOK_ATTEMPT_DURATION, &labels).record(elapsed.as_secs_f64());
         match next.status {
             DeliveryStatus::Delivered => {
                 tracing::info!(parent: &span, latency_ms, code = attempt.response_code, "webhook delivered");

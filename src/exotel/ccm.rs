@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::{strong_sip_password, Credentials, NewCall, NewUser, PlacedCall, ProvisionedUser, UpstreamError};
 use crate::domain::user::last_ten_digits;
+use crate::telemetry;
 
 /// The longest part of an unexpected Exotel answer that is repeated in an error.
 const MAX_ERROR_BODY: usize = 2000;
@@ -77,7 +78,21 @@ impl CcmSession<'_> {
     }
 
     /// Sends a request and returns Exotel's JSON answer, or why there is none.
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, UpstreamError> {
+    async fn send(&self, operation: &'static str, request: reqwest::RequestBuilder) -> Result<Value, UpstreamError> {
+        let started = std::time::Instant::now();
+        let result = self.send_inner(request).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(UpstreamError::Refused { .. }) => "refused",
+            Err(UpstreamError::Unreachable(_)) => "unreachable",
+        };
+        let labels = [("operation", operation), ("outcome", outcome)];
+        metrics::counter!(telemetry::metrics::EXOTEL_REQUESTS, &labels).increment(1);
+        metrics::histogram!(telemetry::metrics::EXOTEL_DURATION, &labels).record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn send_inner(&self, request: reqwest::RequestBuilder) -> Result<Value, UpstreamError> {
         let response = request
             .basic_auth(&self.credentials.api_key, Some(&self.credentials.api_token))
             .send()
@@ -108,7 +123,7 @@ impl CcmSession<'_> {
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserData>, UpstreamError> {
         let request = self.http.get(self.users_url()).query(&[("fields", "devices"), ("email", email)]);
-        let answer = self.send(request).await?;
+        let answer = self.send("find_user", request).await?;
         let first = match &answer["response"] {
             Value::Array(items) => items.first().map(|item| item["data"].clone()),
             Value::Object(_) => Some(answer["response"]["data"].clone()).filter(|d| !d.is_null()),
@@ -127,13 +142,13 @@ impl CcmSession<'_> {
         if let Some(phone) = &user.phone {
             body["device_contact_uri"] = json!(phone);
         }
-        let answer = self.send(self.http.post(self.users_url()).json(&body)).await?;
+        let answer = self.send("create_user", self.http.post(self.users_url()).json(&body)).await?;
         parse_user(answer["response"]["data"].clone())
     }
 
     async fn set_sip_password(&self, user_id: &str, device_id: &str, password: &str) -> Result<(), UpstreamError> {
         let url = format!("{}/{user_id}/devices/{device_id}/password", self.users_url());
-        self.send(self.http.put(url).json(&json!({ "password": password }))).await?;
+        self.send("set_sip_password", self.http.put(url).json(&json!({ "password": password }))).await?;
         Ok(())
     }
 
@@ -183,7 +198,7 @@ impl CcmSession<'_> {
         available: bool,
     ) -> Result<(), UpstreamError> {
         let url = format!("{}/{exotel_user_id}/devices/{device_id}", self.users_url());
-        self.send(self.http.put(url).json(&json!({ "available": available }))).await?;
+        self.send("set_device", self.http.put(url).json(&json!({ "available": available }))).await?;
         Ok(())
     }
 }
@@ -203,7 +218,7 @@ impl CcmSession<'_> {
                 { "event": "terminal", "url": call.status_callback_url },
             ],
         });
-        let answer = self.send(self.http.post(url).json(&body)).await?;
+        let answer = self.send("place_call", self.http.post(url).json(&body)).await?;
         let sid = answer["response"]["call_details"]["sid"].as_str().filter(|s| !s.is_empty()).ok_or_else(|| {
             UpstreamError::Unreachable(format!(
                 "Exotel accepted the call without a sid: {}",
