@@ -1,19 +1,31 @@
 //! Logging: human-readable text, or one JSON object per line (`LOG_FORMAT=json`).
 
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
 const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=warn,hyper=warn";
 
-/// Installs the global subscriber; `RUST_LOG` overrides the default filter.
+/// Installs the global subscriber on stderr; `RUST_LOG` overrides the default filter.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
-    };
+    // `try_init` also forwards records of crates that log through `log`.
+    let _ = subscriber(format, filter, std::io::stderr).try_init();
+}
+
+/// The log subscriber in `format`, writing to `writer` (tests capture the lines this way).
+pub fn subscriber<W>(format: LogFormat, filter: EnvFilter, writer: W) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    match format {
+        LogFormat::Text => Box::new(builder.finish()),
+        LogFormat::Json => {
+            Box::new(builder.json().flatten_event(true).with_current_span(true).with_span_list(false).finish())
+        }
+    }
 }
 
 /// Prometheus metrics: one recorder per process, rendered by `GET /metrics`.

@@ -10,6 +10,7 @@ mod customer;
 mod device;
 mod envelope;
 mod exotel_ccm;
+mod logs;
 mod metrics;
 mod migrations;
 mod outbound;

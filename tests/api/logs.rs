@@ -1,0 +1,93 @@
+//! Structured logs: every request line names its id, route, status and latency; no secret, token
+//! or full phone number ever reaches a log line.
+
+use std::sync::{Arc, Mutex};
+
+use integrations_core::config::LogFormat;
+use integrations_core::telemetry;
+use serde_json::{json, Value};
+use tracing_subscriber::EnvFilter;
+
+use crate::helpers::TestApp;
+
+/// Collects log output in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Captured {
+    fn lines(&self) -> Vec<Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not a JSON line: {l}"))).collect()
+    }
+}
+
+// A current-thread runtime keeps every task of the test on the thread whose default subscriber captures.
+#[tokio::test(flavor = "current_thread")]
+async fn json_logs_trace_each_request_and_never_show_secrets_or_numbers() {
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(telemetry::subscriber(
+        LogFormat::Json,
+        EnvFilter::new("info"),
+        captured.clone(),
+    ));
+    let app = TestApp::new().await;
+    let entity = app.seed_app("sandbox").await;
+    app.post(
+        "/v2/integrations/usermapping",
+        Some(&entity.token),
+        json!([{"AppUserId": "meera", "AppUsername": "Meera", "Email": "meera@acme.example",
+            "ExotelAccountSid": entity.account_sid, "ExotelUserName": "Meera Pillai",
+            "AgentNumber": "+919812300011", "VirtualNumber": "+918040001111"}]),
+    )
+    .await
+    .data();
+    let passthru = format!(
+        "/v2/integrations/call/inbound_call/{}?type=popup&CallSid=z1&CallFrom=09812300077&DialWhomNumber=%2B919812300011",
+        entity.id
+    );
+    let answer = app.get(&passthru, None).await;
+    answer.data();
+    let request_id = answer.body["RequestId"].as_str().unwrap().to_string();
+
+    let lines = captured.lines();
+    let everything: String = lines.iter().map(Value::to_string).collect();
+    for secret in [&entity.secret, &entity.token, &entity.customer.secret, &entity.customer.token] {
+        assert!(!everything.contains(secret.as_str()), "a secret or token reached the logs");
+    }
+    for number in ["9812300011", "9812300077", "8040001111", "test-api-key", "test-api-token"] {
+        assert!(!everything.contains(number), "{number} reached the logs");
+    }
+
+    let finished: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request finished").collect();
+    assert!(finished.len() >= 6, "one line per request: {finished:?}");
+    let passthru_line = finished
+        .iter()
+        .find(|l| l["span"]["request_id"] == request_id.as_str())
+        .expect("the passthru's line carries its RequestId");
+    assert_eq!(passthru_line["span"]["route"], "/v2/integrations/call/inbound_call/{app_id}");
+    assert_eq!(passthru_line["span"]["method"], "GET");
+    assert_eq!(passthru_line["span"]["app_id"], entity.id.as_str());
+    assert_eq!(passthru_line["span"]["customer_id"], entity.customer.id.as_str());
+    assert_eq!(passthru_line["status"], 200);
+    assert!(passthru_line["latency_ms"].as_f64().is_some());
+    // Lines logged inside the request carry the same id.
+    let inner = lines.iter().filter(|l| l["span"]["request_id"] == request_id.as_str()).count();
+    assert!(inner >= 2, "the handler's own lines carry the RequestId too");
+}
