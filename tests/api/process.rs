@@ -227,3 +227,34 @@ async fn two_processes_on_one_postgres_deliver_each_webhook_exactly_once() {
     drop((a, b));
     database.drop().await;
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly_after_answering_what_it_received() {
+    let database = ProcessDatabase::new().await;
+    let mut server = Server::start(&database.url).await;
+    let app_id = server.seed_app("http://127.0.0.1:9/hook").await;
+    let last = {
+        let url = format!("{}/v2/integrations/call/inbound_call/{app_id}?type=missedcall&CallSid=drain", server.base);
+        tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status()) })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+
+    let status = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the server did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(last.await.unwrap().unwrap(), reqwest::StatusCode::OK, "the last request was answered");
+    database.drop().await;
+}
