@@ -274,7 +274,9 @@ async fn a_receiver_failing_every_time_ends_dead_after_the_schedule() {
 
 #[tokio::test]
 async fn a_popup_not_delivered_before_its_deadline_expires() {
-    let app = local_app(&[("POPUP_DEADLINE_SECS", "1"), ("WEBHOOK_RETRY_SCHEDULE", "300ms,300ms,300ms,300ms,300ms,300ms")]).await;
+    let app =
+        local_app(&[("POPUP_DEADLINE_SECS", "1"), ("WEBHOOK_RETRY_SCHEDULE", "300ms,300ms,300ms,300ms,300ms,300ms")])
+            .await;
     let receiver = Receiver::start().await;
     receiver.always(Reply::status(500));
     let _dispatcher = app.start_dispatcher();
@@ -317,13 +319,15 @@ async fn a_finished_delivery_can_be_queued_again() {
     let dead = wait_for_status(&app, &entity, "dead").await;
     let id = dead["DeliveryId"].as_str().unwrap();
 
-    let retried = app.post(&format!("/v2/integrations/webhook_deliveries/{id}/retry"), Some(&entity.token), json!({})).await;
+    let retried =
+        app.post(&format!("/v2/integrations/webhook_deliveries/{id}/retry"), Some(&entity.token), json!({})).await;
     assert_eq!(retried.data()["Status"], "pending");
     wait_for_status(&app, &entity, "delivered").await;
     assert_eq!(receiver.received().len(), 2);
 
     let other = app.seed_app("sandbox").await;
-    let hidden = app.post(&format!("/v2/integrations/webhook_deliveries/{id}/retry"), Some(&other.token), json!({})).await;
+    let hidden =
+        app.post(&format!("/v2/integrations/webhook_deliveries/{id}/retry"), Some(&other.token), json!({})).await;
     hidden.error(StatusCode::NOT_FOUND);
 }
 
@@ -365,4 +369,21 @@ async fn wait_for_status(app: &TestApp, entity: &TestAppEntity, status: &str) ->
         assert!(Instant::now() < deadline, "delivery never became {status}: {first}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn deleting_the_customer_cancels_its_pending_deliveries() {
+    let app = local_app(&[]).await;
+    let receiver = Receiver::start().await;
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
+    app.get(&passthru(&entity, "missedcall", "CallSid=x1"), None).await.data();
+
+    app.delete("/v2/integrations/customer", Some(&entity.customer.token)).await.data();
+    let _dispatcher = app.start_dispatcher();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    assert!(receiver.received().is_empty(), "a deleted customer's webhook was still sent");
+    let (pending, _) = app.store().pending_delivery_stats().await.unwrap();
+    assert_eq!(pending, 0);
 }
