@@ -1,7 +1,8 @@
 //! The webhook dispatcher: claims due deliveries with a lease, sends them concurrently without
 //! holding a database connection, records each outcome, and retries on a schedule.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore};
@@ -25,6 +26,8 @@ use sender::{Outgoing, Sender};
 const CLAIM_BATCH: i64 = 200;
 /// How many attempts may be in flight at once in one process.
 const MAX_IN_FLIGHT: usize = 1024;
+/// How many app secrets the signing cache holds before it starts over.
+const SECRET_CACHE_SIZE: usize = 10_000;
 /// The fallback poll, for deliveries queued by other processes or coming due.
 const POLL_EVERY: Duration = Duration::from_millis(500);
 
@@ -46,6 +49,8 @@ pub struct Dispatcher {
     lease: Duration,
     wakeup: Wakeup,
     in_flight: Arc<Semaphore>,
+    /// App secrets in clear, by app id, so that signing costs no database round trip.
+    secrets: Mutex<HashMap<String, Arc<str>>>,
 }
 
 impl Dispatcher {
@@ -59,6 +64,7 @@ impl Dispatcher {
             lease: config.webhook_timeout * 2 + Duration::from_secs(10),
             wakeup,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            secrets: Mutex::new(HashMap::new()),
         })
     }
 
@@ -113,19 +119,33 @@ impl Dispatcher {
         Ok(claimed)
     }
 
+    /// The app's secret in clear, from the cache (an app's secret never changes) or the store.
+    async fn signing_secret(&self, app_id: &str) -> Result<Option<Arc<str>>, String> {
+        if let Some(secret) = self.secrets.lock().expect("secret cache lock").get(app_id) {
+            return Ok(Some(secret.clone()));
+        }
+        let Some(sealed) = self.store.app_secret(app_id).await.map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let secret: Arc<str> =
+            self.key.open_field(SecretField::AppSecret, app_id, &Sealed(sealed)).map_err(|e| e.to_string())?.into();
+        let mut cache = self.secrets.lock().expect("secret cache lock");
+        if cache.len() >= SECRET_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(app_id.to_string(), secret.clone());
+        Ok(Some(secret))
+    }
+
     async fn attempt(&self, delivery: DeliveryRow) {
         let span = tracing::info_span!("webhook", delivery_id = %delivery.id, app_id = %delivery.app_id, event = %delivery.event_type);
-        let secret = match self.store.app_secret(&delivery.app_id).await {
-            Ok(Some(sealed)) => self.key.open_field(SecretField::AppSecret, &delivery.app_id, &Sealed(sealed)).ok(),
-            Ok(None) => return, // the app was deleted with its deliveries
-            Err(error) => {
-                tracing::warn!(parent: &span, %error, "could not read the app secret; the lease will expire and the delivery will be retried");
+        let secret = match self.signing_secret(&delivery.app_id).await {
+            Ok(Some(secret)) => secret,
+            Ok(None) => return, // the app was deleted, and its deliveries with it
+            Err(reason) => {
+                tracing::warn!(parent: &span, %reason, "cannot sign the webhook; it will be retried when its lease ends");
                 return;
             }
-        };
-        let Some(secret) = secret else {
-            tracing::error!(parent: &span, "the app secret does not open with this master key");
-            return;
         };
         let outgoing = Outgoing {
             delivery_id: &delivery.id,
