@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `customer create|list`.
+//! The command line: `serve` (default), `migrate`, `customer create|list`, `openapi`.
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +24,8 @@ pub enum Command {
         #[command(subcommand)]
         command: CustomerCommand,
     },
+    /// Print the OpenAPI document (JSON) and exit.
+    Openapi,
 }
 
 #[derive(Subcommand, Debug)]
@@ -37,6 +39,11 @@ pub enum CustomerCommand {
     },
     /// List customers as a JSON array, secrets included.
     List,
+}
+
+/// The OpenAPI document as pretty JSON: what `GET /v2/integrations/openapi.json` serves.
+pub fn openapi_json() -> anyhow::Result<String> {
+    Ok(crate::api::openapi::document().to_pretty_json()?)
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {

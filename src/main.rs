@@ -8,6 +8,19 @@ use integrations_core::{app, telemetry};
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // The document needs no configuration, database or logging.
+    if let Some(Command::Openapi) = cli.command {
+        return match cli::openapi_json() {
+            Ok(json) => {
+                println!("{json}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
@@ -20,6 +33,7 @@ async fn main() -> std::process::ExitCode {
         Command::Serve => app::run(config).await,
         Command::Migrate => cli::migrate(&config).await,
         Command::Customer { command } => cli::customer(&config, command).await,
+        Command::Openapi => unreachable!("handled before the configuration is loaded"),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

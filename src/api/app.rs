@@ -2,8 +2,10 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::openapi::{examples, AppEnvelope, AppOrAppsEnvelope, CreatedAppEnvelope, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
 use crate::app::AppState;
 use crate::auth::{wrong_kind, AnyAuth, AppAuth, CustomerAuth};
@@ -13,43 +15,65 @@ use crate::domain::{non_empty, ExotelDomain, FieldError};
 use crate::envelope::{ApiError, Result, Success};
 use crate::store::{AppRow, AppUpdate};
 
-#[derive(Deserialize)]
+/// `POST /app`: a new app. Every field is required.
+#[derive(Deserialize, ToSchema)]
 pub struct CreateApp {
+    /// Application name (1–200 characters).
     #[serde(rename = "AppName")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
     app_name: Option<String>,
+    /// Account SID from the Exotel dashboard.
     #[serde(rename = "ExotelAccountSid")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
     exotel_account_sid: Option<String>,
+    /// API key from the Exotel dashboard (stored encrypted).
     #[serde(rename = "ExotelApiKey")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 512)]
     exotel_api_key: Option<String>,
+    /// API token from the Exotel dashboard (stored encrypted).
     #[serde(rename = "ExotelApiToken")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 512)]
     exotel_api_token: Option<String>,
+    /// `mumbai`, `singapore` or `sandbox` (any case in, lowercase stored). `sandbox` apps never call Exotel.
     #[serde(rename = "ExotelDomain")]
+    #[schema(value_type = ExotelDomain, required = true)]
     exotel_domain: Option<String>,
+    /// Whether the app may place calls.
     #[serde(rename = "IsActive")]
+    #[schema(value_type = bool, required = true)]
     is_active: Option<bool>,
 }
 
-#[derive(Deserialize)]
+/// `PUT /app`: a partial update; send at least one field. `ExotelAccountSid` cannot be changed
+/// (sending it is a 400).
+#[derive(Deserialize, ToSchema)]
 pub struct UpdateApp {
     #[serde(rename = "AppName")]
+    #[schema(min_length = 1, max_length = 200)]
     app_name: Option<String>,
     #[serde(rename = "ExotelAccountSid")]
+    #[schema(ignore)]
     exotel_account_sid: Option<serde_json::Value>,
     #[serde(rename = "ExotelApiKey")]
+    #[schema(min_length = 1, max_length = 512)]
     exotel_api_key: Option<String>,
     #[serde(rename = "ExotelApiToken")]
+    #[schema(min_length = 1, max_length = 512)]
     exotel_api_token: Option<String>,
     #[serde(rename = "ExotelDomain")]
+    #[schema(value_type = Option<ExotelDomain>)]
     exotel_domain: Option<String>,
     #[serde(rename = "IsActive")]
     is_active: Option<bool>,
 }
 
 /// The answer to `POST /app`: the only response that ever carries the secrets.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedAppBody {
     #[serde(rename = "AppID")]
+    #[schema(format = "uuid")]
     app_id: String,
+    /// The secret to trade for an app token; also the key of the webhook signatures. Shown only here.
     #[serde(rename = "AppSecret")]
     app_secret: String,
     #[serde(rename = "CustomerID")]
@@ -63,19 +87,23 @@ pub struct CreatedAppBody {
     #[serde(rename = "ExotelApiToken")]
     exotel_api_token: String,
     #[serde(rename = "ExotelDomain")]
+    #[schema(value_type = ExotelDomain)]
     exotel_domain: String,
     #[serde(rename = "IsActive")]
     is_active: bool,
     #[serde(rename = "CreatedAt")]
+    #[schema(format = DateTime)]
     created_at: String,
     #[serde(rename = "UpdatedAt")]
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
 /// The public app object: no secrets.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AppBody {
     #[serde(rename = "AppID")]
+    #[schema(format = "uuid")]
     app_id: String,
     #[serde(rename = "CustomerID")]
     customer_id: String,
@@ -84,12 +112,15 @@ pub struct AppBody {
     #[serde(rename = "ExotelAccountSid")]
     exotel_account_sid: String,
     #[serde(rename = "ExotelDomain")]
+    #[schema(value_type = ExotelDomain)]
     exotel_domain: String,
     #[serde(rename = "IsActive")]
     is_active: bool,
     #[serde(rename = "CreatedAt")]
+    #[schema(format = DateTime)]
     created_at: String,
     #[serde(rename = "UpdatedAt")]
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -112,6 +143,26 @@ fn required_bool(field: &str, value: Option<bool>) -> Result<bool, FieldError> {
     value.ok_or_else(|| FieldError(format!("{field} is required and must be true or false")))
 }
 
+/// Create an app
+///
+/// Registers an app under the token's customer. This is the only answer that ever carries
+/// `AppSecret`, `ExotelApiKey` or `ExotelApiToken`.
+#[utoipa::path(
+    post,
+    path = "/app",
+    operation_id = "create_app",
+    tag = "app",
+    security(("customer_token" = [])),
+    request_body(content = CreateApp, example = json!(examples::app_request())),
+    responses(
+        (status = 200, description = "App created, secrets included.", body = CreatedAppEnvelope,
+            example = json!(examples::app_created())),
+        (status = 400, description = "Malformed JSON, or a field missing or invalid (e.g. an unknown `ExotelDomain`).", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or not a customer token.", body = ErrorEnvelope),
+        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     CustomerAuth(customer): CustomerAuth,
@@ -160,19 +211,53 @@ pub async fn create(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AppQuery {
+    /// `app` (with an app token: that app) or `customer` (with a customer token: all its apps).
+    /// Without it, the token's kind decides; a token of the other kind is a 401.
+    #[param(value_type = Option<AppEntity>)]
     entity: Option<String>,
 }
 
+/// The `entity` query parameter of `GET /app` (any case).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum AppEntity {
+    App,
+    Customer,
+}
+
 /// Either one app (app token) or the customer's apps (customer token).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum AppOrApps {
     One(AppBody),
     Many(Vec<AppBody>),
 }
 
+/// Get the app, or the customer's apps
+///
+/// With an app token (`?entity=app`): the app. With a customer token (`?entity=customer`): an array
+/// of the customer's apps, oldest first. Without `entity`, the token's kind decides.
+#[utoipa::path(
+    get,
+    path = "/app",
+    operation_id = "get_app",
+    tag = "app",
+    security(("app_token" = []), ("customer_token" = [])),
+    params(AppQuery),
+    responses(
+        (status = 200, description = "One app (app token) or an array of apps (customer token).", body = AppOrAppsEnvelope,
+            examples(
+                ("entity=app" = (summary = "An app token: the app", value = json!(examples::app_response()))),
+                ("entity=customer" = (summary = "A customer token: its apps", value = json!(examples::apps_response()))),
+            )),
+        (status = 400, description = "`entity` is neither `app` nor `customer`.", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or a token of the other kind than `entity`.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     QueryParams(query): QueryParams<AppQuery>,
@@ -195,6 +280,26 @@ pub async fn get(
     }
 }
 
+/// Update the app
+///
+/// A partial update of `AppName`, `ExotelApiKey`, `ExotelApiToken`, `ExotelDomain`, `IsActive` (an
+/// addition to the seed). Answers the public app object.
+#[utoipa::path(
+    put,
+    path = "/app",
+    operation_id = "update_app",
+    tag = "app",
+    security(("app_token" = [])),
+    request_body(content = UpdateApp, example = json!(examples::app_update_request())),
+    responses(
+        (status = 200, description = "The updated app.", body = AppEnvelope, example = json!(examples::app_response())),
+        (status = 400, description = "Malformed JSON, no field sent, a field invalid, or `ExotelAccountSid` sent.", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 404, description = "The app is gone.", body = ErrorEnvelope),
+        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
@@ -244,6 +349,23 @@ pub async fn update(
     Ok(Success(AppBody::new(&updated, state.config.display_offset)))
 }
 
+/// Delete the app
+///
+/// Removes the app with its settings, user mappings, call records and tokens.
+#[utoipa::path(
+    delete,
+    path = "/app",
+    operation_id = "delete_app",
+    tag = "app",
+    security(("app_token" = [])),
+    responses(
+        (status = 200, description = "Deleted: `Data` is `Deleted Successfully`.", body = StringEnvelope,
+            example = json!(examples::app_deleted())),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 404, description = "The app is already gone.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn delete(State(state): State<AppState>, AppAuth(app): AppAuth) -> Result<Success<&'static str>> {
     if !state.store.delete_app(&app.customer_id, &app.id).await? {
         return Err(ApiError::not_found("app not found"));

@@ -2,7 +2,9 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+use super::openapi::{examples, ErrorEnvelope, SettingEnvelope, SettingOrSettingsEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
 use crate::app::AppState;
 use crate::auth::AppAuth;
@@ -11,22 +13,39 @@ use crate::domain::{FieldError, SettingKey, SettingValue};
 use crate::envelope::{ApiError, Result, Success};
 use crate::store::{AppRow, SettingRow};
 
-#[derive(Deserialize)]
+/// `POST /app_setting`: creates or replaces one setting.
+#[derive(Deserialize, ToSchema)]
 pub struct SetSetting {
+    /// The setting (any case in).
     #[serde(rename = "Key")]
+    #[schema(value_type = SettingKey, required = true)]
     key: Option<String>,
+    /// `popup`, `incomingCallHangup`, `missedCall`, `callback`, `playback`: an http(s) URL of at most
+    /// 2048 characters (webhook targets must not resolve to private addresses); `streaming`: a ws(s) URL;
+    /// `record`: `"true"` or `"false"` (a JSON boolean is accepted and stored as that string).
     #[serde(rename = "Value")]
+    #[schema(schema_with = string_or_boolean, required = true)]
     value: Option<serde_json::Value>,
 }
 
-#[derive(Serialize)]
+fn string_or_boolean() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Boolean]))
+        .examples(["https://webhook.site/a4089342-b169-451d-a84d-c588856641a3"])
+        .build()
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct SettingBody {
     #[serde(rename = "CustomerID")]
     customer_id: String,
     #[serde(rename = "AppID")]
     app_id: String,
     #[serde(rename = "Key")]
+    #[schema(value_type = SettingKey)]
     key: String,
+    /// The stored value (always a string: `record` is `"true"` or `"false"`).
     #[serde(rename = "Value")]
     value: String,
 }
@@ -37,8 +56,11 @@ impl SettingBody {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct KeyQuery {
+    /// The setting's key (any case).
+    #[param(value_type = Option<SettingKey>)]
     key: Option<String>,
 }
 
@@ -49,6 +71,25 @@ fn parse_key(field: &str, key: Option<String>) -> Result<Option<SettingKey>, Fie
     }
 }
 
+/// Set an app setting
+///
+/// Creates or replaces one setting of the token's app: a webhook URL (`popup`, `incomingCallHangup`,
+/// `missedCall`, `callback`), the `playback` or `streaming` URL, or `record`.
+#[utoipa::path(
+    post,
+    path = "/app_setting",
+    operation_id = "set_app_setting",
+    tag = "app_setting",
+    security(("app_token" = [])),
+    request_body(content = SetSetting, example = json!(examples::setting_request())),
+    responses(
+        (status = 200, description = "The setting as stored.", body = SettingEnvelope, example = json!(examples::setting_response())),
+        (status = 400, description = "Malformed JSON, an unknown `Key` (the message names the allowed keys), or a `Value` breaking its key's rule.", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn set(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
@@ -64,13 +105,35 @@ pub async fn set(
 }
 
 /// One setting, or all of them (`[]` when none).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum SettingOrSettings {
     One(SettingBody),
     Many(Vec<SettingBody>),
 }
 
+/// Get app settings
+///
+/// With `?key=K`: that setting (404 if unset). Without: an array of all of them (`[]` when none).
+#[utoipa::path(
+    get,
+    path = "/app_setting",
+    operation_id = "get_app_setting",
+    tag = "app_setting",
+    security(("app_token" = [])),
+    params(KeyQuery),
+    responses(
+        (status = 200, description = "One setting (`?key=`) or an array of all of them.", body = SettingOrSettingsEnvelope,
+            examples(
+                ("key" = (summary = "?key=callback", value = json!(examples::setting_response()))),
+                ("all" = (summary = "All settings", value = json!(examples::settings_response()))),
+            )),
+        (status = 400, description = "`key` is not a known setting.", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 404, description = "The setting `key` is not set for this app.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
@@ -92,6 +155,23 @@ pub async fn get(
     }
 }
 
+/// Delete an app setting
+#[utoipa::path(
+    delete,
+    path = "/app_setting",
+    operation_id = "delete_app_setting",
+    tag = "app_setting",
+    security(("app_token" = [])),
+    params(("key" = SettingKey, Query, description = "The setting to delete (required; any case).")),
+    responses(
+        (status = 200, description = "Deleted: `Data` is `Deleted Successfully`.", body = StringEnvelope,
+            example = json!(examples::setting_deleted())),
+        (status = 400, description = "`key` missing or not a known setting.", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 404, description = "The setting `key` is not set for this app.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,

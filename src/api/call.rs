@@ -5,13 +5,17 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, Uri};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::PathParam;
+use super::openapi::{examples, CallPayloadEnvelope, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
 use crate::app::AppState;
 use crate::auth::AppAuth;
-use crate::calls::{outbound_payload, record_and_queue, record_status_event, spawn_sandbox_lifecycle, StatusEvent};
+use crate::calls::{
+    outbound_payload, record_and_queue, record_status_event, spawn_sandbox_lifecycle, StatusEvent, WebhookTarget,
+};
 use crate::domain::call::{CallPayload, InboundType};
 use crate::domain::time::{display, now_ms, parse_exotel_time};
 use crate::domain::{non_empty, PhoneNumber, SettingKey};
@@ -50,12 +54,105 @@ impl PassthruParams {
     }
 }
 
+/// Exotel's passthru parameters as documented: a query string on `GET`, a query string and/or a form
+/// body on `POST`. Any of them may be missing except `type`. Documentation only: the handler reads
+/// them through [`PassthruParams`] (names case-insensitive, the last non-empty value wins).
+#[derive(IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct InboundParams {
+    /// Which event this is, and so which app setting's URL receives it: `popup` → `popup`,
+    /// `incomingcallhungup` → `incomingCallHangup`, `missedcall` → `missedCall` (any case).
+    #[serde(rename = "type")]
+    #[param(value_type = InboundType, required = true)]
+    #[schema(value_type = InboundType)]
+    kind: String,
+    /// Exotel's call SID.
+    #[serde(rename = "CallSid")]
+    call_sid: Option<String>,
+    /// The caller (`FromNumber`).
+    #[serde(rename = "From")]
+    from: Option<String>,
+    /// The caller; preferred over `From`.
+    #[serde(rename = "CallFrom")]
+    call_from: Option<String>,
+    /// The number called (`ToNumber` and `VirtualNumber`).
+    #[serde(rename = "To")]
+    to: Option<String>,
+    /// The number called; preferred over `To`.
+    #[serde(rename = "CallTo")]
+    call_to: Option<String>,
+    /// The agent's number or SIP id Exotel dialled: matched against the users' `SipId` and `AgentNumber`
+    /// (phone numbers on their last 10 digits) to fill `AppUserID`.
+    #[serde(rename = "DialWhomNumber")]
+    dial_whom_number: Option<String>,
+    #[serde(rename = "Direction")]
+    direction: Option<String>,
+    /// `busy` or `free`: becomes `CallStatus`.
+    #[serde(rename = "Status")]
+    status: Option<String>,
+    #[serde(rename = "CallStatus")]
+    call_status: Option<String>,
+    #[serde(rename = "CallType")]
+    call_type: Option<String>,
+    /// Becomes `CallDetail`, lower-cased.
+    #[serde(rename = "EventType")]
+    event_type: Option<String>,
+    #[serde(rename = "Created")]
+    created: Option<String>,
+    /// Local India time without an offset (`2024-05-01 10:00:00`); `1970-01-01 05:30:00` means unknown.
+    #[serde(rename = "StartTime")]
+    start_time: Option<String>,
+    /// Local India time without an offset; `1970-01-01 05:30:00` means unknown.
+    #[serde(rename = "EndTime")]
+    end_time: Option<String>,
+    #[serde(rename = "CurrentTime")]
+    current_time: Option<String>,
+    /// Talk seconds, when `Legs[0][OnCallDuration]` is absent.
+    #[serde(rename = "DialCallDuration")]
+    dial_call_duration: Option<String>,
+    /// Becomes `CallRecordings`.
+    #[serde(rename = "RecordingUrl")]
+    recording_url: Option<String>,
+    /// Talk seconds of the first leg: becomes `TotalDuration`.
+    #[serde(rename = "Legs[0][OnCallDuration]")]
+    legs_0_on_call_duration: Option<String>,
+}
+
 /// An Exotel time as RFC 3339 in the display offset, or `""` when unknown.
 fn exotel_time(text: &str, offset: chrono::FixedOffset) -> String {
     parse_exotel_time(text).map(|t| display(t.timestamp_millis(), offset)).unwrap_or_default()
 }
 
 /// `GET|POST /call/inbound_call/{appId}?type=…`: called by an Exotel flow, without a token.
+#[utoipa::path(
+    method(get, post),
+    summary = "Inbound call passthru",
+    description = "Called by an Exotel flow (the Connect applet's \"Create popup\" URL, or a Passthru applet), without \
+        an Authorization header. Records the call event and queues one webhook (a `CallPayload`) to the app's setting \
+        for the `type`, then answers at once, never waiting on the webhook. With no URL configured it still answers 200 \
+        and queues nothing. `POST` accepts the same parameters as query or form body.",
+    path = "/call/inbound_call/{app_id}",
+    operation_id = "inbound_call",
+    tag = "call",
+    params(
+        ("app_id" = String, Path, description = "The app's `AppID`."),
+        InboundParams,
+    ),
+    request_body(
+        content = Option<InboundParams>,
+        content_type = "application/x-www-form-urlencoded",
+        description = "`POST` only: the same parameters as a form body (they add to the query's; the last non-empty value wins)."
+    ),
+    responses(
+        (status = 200, description = "Recorded (and queued): `Data` is `Success`.", body = StringEnvelope,
+            example = json!(examples::inbound_response())),
+        (status = 400, description = "`type` missing or not one of popup, incomingcallhungup, missedcall; or the path is not valid UTF-8.", body = ErrorEnvelope),
+        (status = 404, description = "No app with that id.", body = ErrorEnvelope),
+        (status = 413, description = "`POST` body larger than 1 MiB (this rejection is axum's plain-text answer, not an envelope).", content_type = "text/plain", body = String),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn inbound(
     State(state): State<AppState>,
     PathParam(app_id): PathParam<String>,
@@ -65,9 +162,9 @@ pub async fn inbound(
 ) -> Result<Success<&'static str>> {
     let params = PassthruParams::read(&uri, &headers, &body);
     let kind = InboundType::parse(Some(params.get(&["type"])).filter(|t| !t.is_empty()).as_deref())?;
-    let app = state
+    let (app, url) = state
         .store
-        .find_app_unscoped(&app_id)
+        .find_app_with_setting(&app_id, kind.setting().as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no app with id {app_id:?}")))?;
     tracing::Span::current().record("customer_id", app.customer_id.as_str());
@@ -106,11 +203,29 @@ pub async fn inbound(
         created_at: display(now, offset),
         updated_at: display(now, offset),
     };
-    record_and_queue(&state, &app, &payload, kind.setting().as_str(), Some(kind.setting())).await?;
+    let target = WebhookTarget { setting: kind.setting(), url };
+    record_and_queue(&state, &app, &payload, kind.setting().as_str(), Some(target)).await?;
     Ok(Success("Success"))
 }
 
 /// `GET /call/{CallSid}`: the latest payload of one of the app's calls.
+#[utoipa::path(
+    get,
+    summary = "Get a call",
+    description = "The latest call payload recorded for one of the app's calls (an addition to the seed).",
+    path = "/call/{call_sid}",
+    operation_id = "get_call",
+    tag = "call",
+    security(("app_token" = [])),
+    params(("call_sid" = String, Path, description = "Exotel's `CallSid`.")),
+    responses(
+        (status = 200, description = "The latest call payload.", body = CallPayloadEnvelope, example = json!(examples::call_response())),
+        (status = 400, description = "The path segment is not valid UTF-8.", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 404, description = "No call with that `CallSid` in this app.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
@@ -125,11 +240,18 @@ pub async fn get(
     Ok(Success(payload))
 }
 
-#[derive(Deserialize)]
+/// `POST /call/outbound_call`, snake_case as the SDK sends it.
+#[derive(Deserialize, ToSchema)]
 pub struct OutboundRequest {
+    /// The customer's phone number to call (a JSON number is accepted).
+    #[schema(value_type = String, required = true)]
     to: Option<Value>,
+    /// The agent's `AppUserId`: the call rings the agent's SIP device first.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
     user_id: Option<String>,
+    /// When present (and not empty), must be the token's app.
     app_id: Option<String>,
+    /// When present (and not empty), must be the token's customer.
     customer_id: Option<String>,
 }
 
@@ -141,6 +263,29 @@ fn status_callback_message(app_id: &str, call_ref: &str) -> String {
 }
 
 /// `POST /call/outbound_call`: the agent's SIP device is rung first, then the customer.
+#[utoipa::path(
+    post,
+    summary = "Place an outbound call",
+    description = "Places the call through Exotel Voice v3: from the user's `SipId` to `to`, on the user's \
+        `VirtualNumber`, recorded per the `record` setting, with status callbacks to this server. Exotel's events are \
+        then delivered to the app's `callback` URL as call payloads (an answered, then a terminal event).",
+    path = "/call/outbound_call",
+    operation_id = "outbound_call",
+    tag = "call",
+    security(("app_token" = [])),
+    request_body(content = OutboundRequest, example = json!(examples::outbound_request())),
+    responses(
+        (status = 200, description = "The call payload: `Direction` `outbound`, `CallState` `active`, `CallStatus` `\"\"`, `CallDetail` null.",
+            body = CallPayloadEnvelope),
+        (status = 400, description = "Malformed JSON, `to` or `user_id` missing or invalid, the user has no SIP id, or the app is not active.", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 404, description = "No user with that `user_id` in this app, or `app_id`/`customer_id` not the token's.", body = ErrorEnvelope),
+        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
+        (status = "4XX", description = "Exotel refused the call: Exotel's own 4xx status, `Error` its error JSON as text.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 502, description = "Exotel is unreachable or answered 5xx.", body = ErrorEnvelope),
+    )
+)]
 pub async fn outbound(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
@@ -211,14 +356,51 @@ pub async fn outbound(
     Ok(Success(payload))
 }
 
-#[derive(Deserialize)]
+/// The signature of a status-callback URL, as this server handed it to Exotel.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
+    /// The call's reference.
     #[serde(rename = "ref")]
+    #[param(value_type = String, required = true)]
     call_ref: Option<String>,
+    /// HMAC of the app and the call reference under the server's key (hex).
+    #[param(value_type = String, required = true)]
     sig: Option<String>,
 }
 
 /// `POST /call/status_callback/{appId}`: Exotel's v3 (or v1) call events, on a signed URL.
+#[utoipa::path(
+    post,
+    summary = "Call status callback",
+    description = "Called by Exotel on the signed URL this server gave it when placing an outbound call (an addition \
+        to the seed; no Authorization header: the `ref` and `sig` query parameters prove the URL). Updates the call \
+        record and queues the translated call payload to the app's `callback` URL.",
+    path = "/call/status_callback/{app_id}",
+    operation_id = "call_status_callback",
+    tag = "call",
+    params(
+        ("app_id" = String, Path, description = "The app's `AppID`."),
+        CallbackQuery,
+    ),
+    request_body(
+        description = "Exotel's event: Voice v3 JSON (`event_details`, `call_details`), v1 JSON, or v1 form fields \
+            (`CallSid`, `EventType`, `Status`, `ConversationDuration`, `RecordingUrl`, `StartTime`, `EndTime`).",
+        content(
+            (Object = "application/json", example = json!(examples::callback_event())),
+            (Object = "application/x-www-form-urlencoded"),
+        )
+    ),
+    responses(
+        (status = 200, description = "Recorded (and queued): `Data` is `Success`.", body = StringEnvelope,
+            example = json!(examples::callback_response())),
+        (status = 400, description = "Malformed JSON, or the event names no call (`call_details.sid` or `CallSid`); or the path is not valid UTF-8.", body = ErrorEnvelope),
+        (status = 401, description = "`ref` or `sig` missing, or the signature is not valid.", body = ErrorEnvelope),
+        (status = 404, description = "No app with that id.", body = ErrorEnvelope),
+        (status = 413, description = "Body larger than 1 MiB (this rejection is axum's plain-text answer, not an envelope).", content_type = "text/plain", body = String),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn status_callback(
     State(state): State<AppState>,
     PathParam(app_id): PathParam<String>,

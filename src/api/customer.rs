@@ -2,8 +2,10 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::openapi::{examples, CustomerEnvelope, ErrorEnvelope, StringEnvelope};
 use super::JsonBody;
 use crate::app::AppState;
 use crate::auth::{AdminAuth, CustomerAuth};
@@ -13,31 +15,44 @@ use crate::domain::{non_empty, Email};
 use crate::envelope::{ApiError, Result, Success};
 use crate::store::{CustomerRow, Store};
 
-#[derive(Deserialize)]
+/// `POST /customer`: a new customer. Both fields are required.
+#[derive(Deserialize, ToSchema)]
 pub struct CreateCustomer {
+    /// The customer's name (1–200 characters).
     #[serde(rename = "CustomerName")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
     name: Option<String>,
+    /// A valid e-mail address.
     #[serde(rename = "Email")]
+    #[schema(value_type = String, format = "email", required = true)]
     email: Option<String>,
 }
 
 /// The customer object, secret included (as the seed shows for `GET /customer`).
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub struct CustomerBody {
     #[serde(rename = "CustomerID")]
+    #[schema(format = "uuid")]
     pub customer_id: String,
+    /// The secret to trade for a customer token.
     #[serde(rename = "CustomerSecret")]
     pub customer_secret: String,
     #[serde(rename = "CustomerName")]
     pub customer_name: String,
     #[serde(rename = "Email")]
     pub email: String,
+    /// Always `null`.
     #[serde(rename = "CustomerSetting")]
     pub customer_setting: Option<serde_json::Value>,
+    /// RFC 3339, whole seconds, in the display offset (default `+05:30`).
     #[serde(rename = "CreatedAt")]
+    #[schema(format = DateTime)]
     pub created_at: String,
+    /// RFC 3339, whole seconds, in the display offset (default `+05:30`).
     #[serde(rename = "UpdatedAt")]
+    #[schema(format = DateTime)]
     pub updated_at: String,
+    /// Always `false`.
     #[serde(rename = "DeletedAt")]
     pub deleted_at: bool,
 }
@@ -88,6 +103,25 @@ pub fn customer_body(key: &MasterKey, row: &CustomerRow, offset: chrono::FixedOf
     Ok(CustomerBody::new(row, secret, offset))
 }
 
+/// Create a customer
+///
+/// Registers a customer with a fresh random secret (the operator's route; the same operation is
+/// `integrations-core customer create`). Not in the seed's list: Exotel's older docs have it.
+#[utoipa::path(
+    post,
+    path = "/customer",
+    operation_id = "create_customer",
+    tag = "customer",
+    security(("admin_token" = [])),
+    request_body(content = CreateCustomer, example = json!(examples::customer_request())),
+    responses(
+        (status = 200, description = "Customer created, secret included.", body = CustomerEnvelope),
+        (status = 400, description = "Malformed JSON, or `CustomerName` or `Email` missing or invalid.", body = ErrorEnvelope),
+        (status = 401, description = "Missing or wrong admin token, or no `ADMIN_TOKEN` configured.", body = ErrorEnvelope),
+        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     _admin: AdminAuth,
@@ -97,10 +131,43 @@ pub async fn create(
     Ok(Success(CustomerBody::new(&row, secret, state.config.display_offset)))
 }
 
+/// Get the customer
+///
+/// The customer of the token, secret included (as the seed shows).
+#[utoipa::path(
+    get,
+    path = "/customer",
+    operation_id = "get_customer",
+    tag = "customer",
+    security(("customer_token" = [])),
+    responses(
+        (status = 200, description = "The customer.", body = CustomerEnvelope, example = json!(examples::customer_response())),
+        (status = 401, description = "Missing, unknown or expired token, or not a customer token.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn get(State(state): State<AppState>, CustomerAuth(customer): CustomerAuth) -> Result<Success<CustomerBody>> {
     Ok(Success(customer_body(&state.config.master_key, &customer, state.config.display_offset)?))
 }
 
+/// Delete the customer
+///
+/// Removes the customer with all its apps, settings, user mappings, call records and tokens; its
+/// pending webhook deliveries are cancelled. Irreversible.
+#[utoipa::path(
+    delete,
+    path = "/customer",
+    operation_id = "delete_customer",
+    tag = "customer",
+    security(("customer_token" = [])),
+    responses(
+        (status = 200, description = "Deleted: `Data` is `Deleted Successfully`.", body = StringEnvelope,
+            example = json!(examples::customer_deleted())),
+        (status = 401, description = "Missing, unknown or expired token, or not a customer token.", body = ErrorEnvelope),
+        (status = 404, description = "The customer is already gone.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     CustomerAuth(customer): CustomerAuth,

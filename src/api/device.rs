@@ -2,7 +2,9 @@
 
 use axum::extract::State;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
+use super::openapi::{examples, ErrorEnvelope, MappingEnvelope};
 use super::usermapping::MappingBody;
 use super::JsonBody;
 use crate::app::AppState;
@@ -13,12 +15,19 @@ use crate::envelope::{ApiError, Result, Success};
 use crate::exotel::ExotelApi;
 use crate::store::UserMappingRow;
 
-#[derive(Deserialize)]
+/// `PUT /device`: send `DeviceName` and/or `DeviceStatus`.
+#[derive(Deserialize, ToSchema)]
 pub struct DeviceRequest {
+    /// The user's `AppUserId`.
     #[serde(rename = "UserId")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
     user_id: Option<String>,
+    /// `phone` (calls ring the agent's phone) or `sip` (calls ring in the browser). Required to turn a device on.
     #[serde(rename = "DeviceName")]
+    #[schema(value_type = Option<DeviceKind>)]
     device_name: Option<String>,
+    /// `true` (or omitted with a `DeviceName`): that device on and the other off. `false`: the named
+    /// device off, or the active one when no name is given.
     #[serde(rename = "DeviceStatus")]
     device_status: Option<bool>,
 }
@@ -43,6 +52,29 @@ fn device_id(user: &UserMappingRow, kind: DeviceKind) -> Result<&str> {
     Ok(id)
 }
 
+/// Switch a device
+///
+/// Switches an agent between phone and SIP, or off, upstream and locally; `ActiveDeviceId` follows.
+#[utoipa::path(
+    put,
+    path = "/device",
+    operation_id = "update_device",
+    tag = "device",
+    security(("app_token" = [])),
+    request_body(content = DeviceRequest, example = json!(examples::device_request())),
+    responses(
+        (status = 200, description = "The user's mapping object after the switch.", body = MappingEnvelope,
+            example = json!(examples::device_response())),
+        (status = 400, description = "Malformed JSON, `UserId` missing, an unknown `DeviceName`, neither field sent, \
+            or the user has no such device (e.g. `phone` for a user without `AgentNumber`).", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 404, description = "No user with that `UserId` in this app.", body = ErrorEnvelope),
+        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
+        (status = "4XX", description = "Exotel refused the switch: Exotel's own 4xx status, `Error` its error JSON as text.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 502, description = "Exotel is unreachable or answered 5xx.", body = ErrorEnvelope),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,

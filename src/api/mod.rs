@@ -1,7 +1,8 @@
 //! HTTP handlers, one file per resource, and the extractors that turn bad input into 400s.
 
-use axum::routing::get;
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 
@@ -11,6 +12,7 @@ pub mod call;
 pub mod customer;
 pub mod device;
 mod extract;
+pub mod openapi;
 pub mod ops;
 pub mod token;
 pub mod usermapping;
@@ -20,18 +22,26 @@ pub use extract::{ClientAddr, JsonBody, QueryParams};
 
 /// The `/v2/integrations` routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/token", axum::routing::post(token::create))
-        .route("/customer", get(customer::get).post(customer::create).delete(customer::delete))
-        .route("/app", get(app::get).post(app::create).put(app::update).delete(app::delete))
-        .route("/app_setting", get(app_setting::get).post(app_setting::set).delete(app_setting::delete))
-        .route("/usermapping", get(usermapping::get).post(usermapping::create).delete(usermapping::delete_all))
-        .route("/users/{app_user_id}", axum::routing::delete(usermapping::delete_one))
-        .route("/device", axum::routing::put(device::update))
-        .route("/call/inbound_call/{app_id}", get(call::inbound).post(call::inbound))
-        .route("/call/outbound_call", axum::routing::post(call::outbound))
-        .route("/call/status_callback/{app_id}", axum::routing::post(call::status_callback))
-        .route("/call/{call_sid}", get(call::get))
-        .route("/webhook_deliveries", get(webhook::list))
-        .route("/webhook_deliveries/{id}/retry", axum::routing::post(webhook::retry))
+    documented_routes().split_for_parts().0
+}
+
+/// The `/v2/integrations` routes with their OpenAPI operations. Each handler's `#[utoipa::path]`
+/// gives both its route (path and methods) and its documentation, so the router and the document
+/// ([`openapi::document`]) cannot drift apart.
+pub fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(token::create))
+        .routes(routes!(customer::get, customer::create, customer::delete))
+        .routes(routes!(app::get, app::create, app::update, app::delete))
+        .routes(routes!(app_setting::get, app_setting::set, app_setting::delete))
+        .routes(routes!(usermapping::get, usermapping::create, usermapping::delete_all))
+        .routes(routes!(usermapping::delete_one))
+        .routes(routes!(device::update))
+        .routes(routes!(call::inbound))
+        .routes(routes!(call::outbound))
+        .routes(routes!(call::status_callback))
+        .routes(routes!(call::get))
+        .routes(routes!(webhook::list))
+        .routes(routes!(webhook::retry))
+        .routes(routes!(openapi::serve))
 }

@@ -2,21 +2,44 @@
 
 use axum::extract::State;
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::openapi::{examples, ErrorEnvelope, HealthEnvelope};
 use crate::app::AppState;
 use crate::envelope::{ApiError, Result, Success};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Health {
+    /// `ok`.
+    #[schema(value_type = String, example = "ok")]
     status: &'static str,
 }
 
 /// Alive: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "ops",
+    responses(
+        (status = 200, description = "The process answers.", body = HealthEnvelope, example = json!(examples::health())),
+    )
+)]
 pub async fn healthz() -> Success<Health> {
     Success(Health { status: "ok" })
 }
 
 /// Ready: the database answers too; 503 otherwise.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "ops",
+    responses(
+        (status = 200, description = "The database answers.", body = HealthEnvelope, example = json!(examples::health())),
+        (status = 503, description = "The database is unreachable (or the check timed out).", body = ErrorEnvelope),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> Result<Success<Health>> {
     match state.store.ping().await {
         Ok(()) => Ok(Success(Health { status: "ok" })),
@@ -28,6 +51,19 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Success<Health>> {
 }
 
 /// `GET /metrics`: the Prometheus text format. Queue and pool figures are read at scrape time.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "ops",
+    summary = "Prometheus metrics",
+    description = "Requests and latency by route and status, webhook outcomes, queue depth and age, Exotel calls and \
+        pool usage, in the Prometheus text format (not enveloped).",
+    responses(
+        (status = 200, description = "The metrics (Prometheus text exposition format 0.0.4).",
+            content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
+    )
+)]
 pub async fn metrics(State(state): State<AppState>) -> axum::response::Response {
     use crate::telemetry::metrics as names;
     use axum::response::IntoResponse;

@@ -2,7 +2,9 @@
 
 use axum::extract::State;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
+use super::openapi::{examples, ErrorEnvelope, StringEnvelope};
 use super::{ClientAddr, JsonBody};
 use crate::app::AppState;
 use crate::auth::mint_token;
@@ -11,17 +13,26 @@ use crate::domain::non_empty;
 use crate::domain::time::now_ms;
 use crate::envelope::{ApiError, Result, Success};
 
-#[derive(Deserialize)]
+/// `POST /token`: an entity's Id and Secret. All three fields are required.
+#[derive(Deserialize, ToSchema)]
 pub struct TokenRequest {
+    /// Id of the entity: a CustomerID or an AppID.
     #[serde(rename = "Id")]
+    #[schema(value_type = String, required = true, max_length = 128)]
     id: Option<String>,
+    /// Secret of the entity: its CustomerSecret or AppSecret.
     #[serde(rename = "Secret")]
+    #[schema(value_type = String, required = true, max_length = 256)]
     secret: Option<String>,
+    /// `customer` or `app` (any case).
     #[serde(rename = "Entity")]
+    #[schema(value_type = Entity, required = true)]
     entity: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The kind of token asked for (any case is accepted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "lowercase")]
 enum Entity {
     Customer,
     App,
@@ -29,6 +40,29 @@ enum Entity {
 
 const WRONG_CREDENTIALS: &str = "Id or Secret is wrong for this Entity";
 
+/// Create a token
+///
+/// Trades an entity's Id and Secret for a token (standard base64 of a random UUID v4, 48 characters)
+/// that authenticates the entity's later requests. It expires after 90 days (`TOKEN_TTL_DAYS`) and dies
+/// with its entity. Wrong Id or Secret is one 401 for both cases; repeated failures per client address
+/// and per Id are throttled with 429 and `Retry-After`.
+#[utoipa::path(
+    post,
+    path = "/token",
+    operation_id = "create_token",
+    tag = "token",
+    request_body(content = TokenRequest, example = json!(examples::token_request())),
+    responses(
+        (status = 200, description = "Token created: `Data` is the token.", body = StringEnvelope,
+            example = json!(examples::token_response())),
+        (status = 400, description = "Malformed JSON, or `Id`, `Secret` or `Entity` missing or invalid.", body = ErrorEnvelope),
+        (status = 401, description = "Wrong Id or Secret for this Entity (one message for both).", body = ErrorEnvelope),
+        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
+        (status = 429, description = "Too many failed attempts from this address or for this Id.", body = ErrorEnvelope,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again."))),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,

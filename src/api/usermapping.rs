@@ -4,8 +4,10 @@ use axum::extract::State;
 use axum::http::Uri;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::extract::{parse_json_value, raw_query_param, PathParam};
+use super::openapi::{examples, ErrorEnvelope, MappingListEnvelope, MappingOrPageEnvelope, StringEnvelope};
 use super::JsonBody;
 use crate::app::AppState;
 use crate::auth::AppAuth;
@@ -21,22 +23,47 @@ pub const MAX_BATCH: usize = 100;
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 pub const MAX_PAGE_SIZE: i64 = 100;
 
-#[derive(Deserialize)]
-struct NewMapping {
+/// One user of a `POST /usermapping` batch.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct NewMapping {
+    /// The user's id in the CRM: 1–128 characters, unique in the app.
     #[serde(rename = "AppUserId")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
     app_user_id: Option<String>,
+    /// The user's name in the CRM (non-empty).
     #[serde(rename = "AppUsername")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
     app_username: Option<String>,
+    /// A valid e-mail address (Exotel finds or creates the user by it).
     #[serde(rename = "Email")]
+    #[schema(value_type = String, format = "email", required = true)]
     email: Option<String>,
+    /// Must equal the app's `ExotelAccountSid`.
     #[serde(rename = "ExotelAccountSid")]
+    #[schema(value_type = String, required = true)]
     exotel_account_sid: Option<String>,
+    /// "First Last": two words, each 3–20 letters, digits, `.`, `'` or `-`.
     #[serde(rename = "ExotelUserName")]
+    #[schema(value_type = String, required = true, example = "Temp Name")]
     exotel_user_name: Option<String>,
+    /// The agent's phone number (optional; a JSON number is accepted). Without it the user has no phone device.
     #[serde(rename = "AgentNumber")]
+    #[schema(value_type = Option<String>)]
     agent_number: Option<Value>,
+    /// The Exotel virtual number (a JSON number is accepted).
     #[serde(rename = "VirtualNumber")]
+    #[schema(value_type = String, required = true)]
     virtual_number: Option<Value>,
+}
+
+/// The body of `POST /usermapping`: an array of users (at most 100), or a single user object.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // documentation only: the handler reads the body as JSON and validates it user by user
+pub(crate) enum NewMappings {
+    /// 1 to 100 users, all-or-nothing.
+    Many(Vec<NewMapping>),
+    One(NewMapping),
 }
 
 /// One user of a batch after validation.
@@ -50,7 +77,7 @@ struct ValidMapping {
 }
 
 /// The mapping object, keys in the contract's order.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MappingBody {
     #[serde(rename = "CustomerId")]
     customer_id: String,
@@ -68,8 +95,10 @@ pub struct MappingBody {
     exotel_user_name: String,
     #[serde(rename = "AgentNumber")]
     agent_number: String,
+    /// The id of the device that is on, or `""`.
     #[serde(rename = "ActiveDeviceId")]
     active_device_id: String,
+    /// `""` when the user has no `AgentNumber`.
     #[serde(rename = "PhoneDeviceID")]
     phone_device_id: String,
     #[serde(rename = "SipDeviceID")]
@@ -82,17 +111,23 @@ pub struct MappingBody {
     outbound_active: bool,
     #[serde(rename = "Role")]
     role: String,
+    /// The user's SIP id (`sip:...`), `""` when the user has no SIP device; never null.
     #[serde(rename = "SipId")]
     sip_id: String,
+    /// The SIP password as the CRM WebSDK decrypts it: hex(IV ‖ AES-256-CFB128(password)) under the
+    /// SDK's fixed key, with a fresh IV each time; `""` without a SIP device.
     #[serde(rename = "SipSecret")]
     sip_secret: String,
     #[serde(rename = "IsActive")]
     is_active: bool,
+    /// Always `null`.
     #[serde(rename = "UserDetail")]
     user_detail: Option<Value>,
     #[serde(rename = "CreatedAt")]
+    #[schema(format = DateTime)]
     created_at: String,
     #[serde(rename = "UpdatedAt")]
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -198,6 +233,31 @@ fn parse_batch(body: Value, app: &AppRow) -> Result<Vec<ValidMapping>> {
     Ok(valid)
 }
 
+/// Map users
+///
+/// Registers a batch of users (a JSON array, or one user object) and provisions each upstream
+/// (Exotel's CCM Users API, or the sandbox). All-or-nothing: any invalid user is a 400 naming its
+/// index and field; a duplicate `AppUserId` (stored or within the batch) is a 409; nothing is stored
+/// in either case.
+#[utoipa::path(
+    post,
+    path = "/usermapping",
+    operation_id = "create_usermappings",
+    tag = "usermapping",
+    security(("app_token" = [])),
+    request_body(content = NewMappings, example = json!(examples::usermapping_request())),
+    responses(
+        (status = 200, description = "The mapping objects, in the order sent.", body = MappingListEnvelope,
+            example = json!(examples::usermappings_created())),
+        (status = 400, description = "Malformed JSON, an empty or oversized batch, or an invalid user (named by index and field).", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 409, description = "An `AppUserId` is already mapped in this app, or appears twice in the batch.", body = ErrorEnvelope),
+        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
+        (status = "4XX", description = "Exotel refused to provision a user: Exotel's own 4xx status, `Error` its error JSON as text.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 502, description = "Exotel is unreachable or answered 5xx.", body = ErrorEnvelope),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
@@ -272,18 +332,20 @@ pub async fn create(
 }
 
 /// `Users`, `PageSize`, `LastEvaluatedValue` (`""` on the last page).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MappingPage {
     #[serde(rename = "Users")]
     users: Vec<MappingBody>,
     #[serde(rename = "PageSize")]
+    #[schema(minimum = 1, maximum = 100)]
     page_size: i64,
+    /// The cursor of the last user returned (pass it as `last_value` for the next page); `""` on the last page.
     #[serde(rename = "LastEvaluatedValue")]
     last_evaluated_value: String,
 }
 
 /// One user (`?user_id=`) or a page of users.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum MappingOrPage {
     One(Box<MappingBody>),
@@ -308,6 +370,33 @@ pub(crate) fn int_param(
     }
 }
 
+/// Get users
+///
+/// With `user_id`: that user (404 if none). Without: a page of users in creation order.
+/// `user_id` is read from the raw query with percent-decoding only: a `+` stays a `+`.
+#[utoipa::path(
+    get,
+    path = "/usermapping",
+    operation_id = "get_usermappings",
+    tag = "usermapping",
+    security(("app_token" = [])),
+    params(
+        ("user_id" = Option<String>, Query, description = "An `AppUserId`: answer that user only. Percent-decoded only (a `+` stays a `+`)."),
+        ("last_value" = Option<i64>, Query, minimum = 0, description = "The cursor from the previous page's `LastEvaluatedValue`; default 0 (the first page)."),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Users per page, 1 to 100; default 20."),
+    ),
+    responses(
+        (status = 200, description = "One user (`?user_id=`) or a page of users.", body = MappingOrPageEnvelope,
+            examples(
+                ("user_id" = (summary = "?user_id=1", value = json!(examples::usermapping_response()))),
+                ("page" = (summary = "A page", value = json!(examples::usermapping_page()))),
+            )),
+        (status = 400, description = "`user_id` empty or not UTF-8, or `last_value`/`page_size` out of range.", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 404, description = "No user with that `user_id` in this app.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn get(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri) -> Result<Success<MappingOrPage>> {
     // The SDK puts the id in the URL unencoded: percent-decoding only, so a `+` stays a `+`.
     if let Some(user_id) = raw_query_param(&uri, "user_id")? {
@@ -335,12 +424,47 @@ pub async fn get(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri)
     Ok(Success(MappingOrPage::Page(MappingPage { users: render_all(&rows, &state)?, page_size, last_evaluated_value })))
 }
 
+/// Delete all users
+///
+/// Deletes every mapping of the app (never the users on Exotel).
+#[utoipa::path(
+    delete,
+    path = "/usermapping",
+    operation_id = "delete_usermappings",
+    tag = "usermapping",
+    security(("app_token" = [])),
+    responses(
+        (status = 200, description = "Deleted: `Data` is `Deleted Successfuly` (sic, as the seed).", body = StringEnvelope,
+            example = json!(examples::usermappings_deleted())),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn delete_all(State(state): State<AppState>, AppAuth(app): AppAuth) -> Result<Success<&'static str>> {
     let deleted = state.store.delete_user_mappings(&app.id).await?;
     tracing::info!(app_id = %app.id, deleted, "all user mappings deleted");
     Ok(Success("Deleted Successfuly"))
 }
 
+/// Delete a user
+///
+/// Deletes one mapping (never the user on Exotel).
+#[utoipa::path(
+    delete,
+    path = "/users/{app_user_id}",
+    operation_id = "delete_user",
+    tag = "usermapping",
+    security(("app_token" = [])),
+    params(("app_user_id" = String, Path, description = "The user's `AppUserId`.")),
+    responses(
+        (status = 200, description = "Deleted: `Data` is `Deleted Successfuly` (sic, as the seed).", body = StringEnvelope,
+            example = json!(examples::usermappings_deleted())),
+        (status = 400, description = "The path segment is not valid UTF-8.", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 404, description = "No user with that `AppUserId` in this app.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn delete_one(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,

@@ -3,8 +3,10 @@
 use axum::extract::State;
 use axum::http::Uri;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::extract::{raw_query_param, PathParam};
+use super::openapi::{examples, DeliveryEnvelope, DeliveryPageEnvelope, ErrorEnvelope};
 use super::usermapping::{int_param, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::app::AppState;
 use crate::auth::AppAuth;
@@ -13,10 +15,13 @@ use crate::domain::time::{display, now_ms};
 use crate::envelope::{ApiError, Result, Success};
 use crate::store::DeliveryRow;
 
-#[derive(Serialize)]
+/// One webhook delivery: an event POSTed (or to be POSTed) to one of the app's URLs.
+#[derive(Serialize, ToSchema)]
 pub struct DeliveryBody {
+    /// The delivery's id, sent as the `webhook-id` header on every attempt.
     #[serde(rename = "DeliveryId")]
     delivery_id: String,
+    /// The setting the event was delivered for (`popup`, `incomingCallHangup`, `missedCall`, `callback`).
     #[serde(rename = "EventType")]
     event_type: String,
     #[serde(rename = "Url")]
@@ -24,18 +29,25 @@ pub struct DeliveryBody {
     #[serde(rename = "CallSid")]
     call_sid: String,
     #[serde(rename = "Status")]
+    #[schema(value_type = DeliveryStatus)]
     status: String,
     #[serde(rename = "Attempts")]
     attempts: i64,
+    /// The HTTP status of the last attempt, if it got one.
     #[serde(rename = "LastResponseCode")]
     last_response_code: Option<i64>,
+    /// Why the last attempt failed, or `""`.
     #[serde(rename = "LastError")]
     last_error: String,
+    /// When the next attempt is due (pending deliveries only).
     #[serde(rename = "NextAttemptAt")]
+    #[schema(format = DateTime)]
     next_attempt_at: Option<String>,
     #[serde(rename = "CreatedAt")]
+    #[schema(format = DateTime)]
     created_at: String,
     #[serde(rename = "DeliveredAt")]
+    #[schema(format = DateTime)]
     delivered_at: Option<String>,
 }
 
@@ -58,16 +70,40 @@ impl DeliveryBody {
     }
 }
 
-#[derive(Serialize)]
+/// `Deliveries`, `PageSize`, `LastEvaluatedValue` (`""` on the last page), newest cursor last.
+#[derive(Serialize, ToSchema)]
 pub struct DeliveryPage {
     #[serde(rename = "Deliveries")]
     deliveries: Vec<DeliveryBody>,
     #[serde(rename = "PageSize")]
+    #[schema(minimum = 1, maximum = 100)]
     page_size: i64,
+    /// The cursor of the last delivery returned (pass it as `last_value` for the next page); `""` on the last page.
     #[serde(rename = "LastEvaluatedValue")]
     last_evaluated_value: String,
 }
 
+/// List webhook deliveries
+///
+/// The app's delivery log, paginated like user mappings (an addition to the seed).
+#[utoipa::path(
+    get,
+    path = "/webhook_deliveries",
+    operation_id = "list_webhook_deliveries",
+    tag = "webhook_deliveries",
+    security(("app_token" = [])),
+    params(
+        ("status" = Option<DeliveryStatus>, Query, description = "Only deliveries with this status (any case)."),
+        ("last_value" = Option<i64>, Query, minimum = 0, description = "The cursor from the previous page's `LastEvaluatedValue`; default 0 (the first page)."),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Deliveries per page, 1 to 100; default 20."),
+    ),
+    responses(
+        (status = 200, description = "A page of the delivery log.", body = DeliveryPageEnvelope, example = json!(examples::deliveries_response())),
+        (status = 400, description = "An unknown `status`, or `last_value`/`page_size` out of range.", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn list(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri) -> Result<Success<DeliveryPage>> {
     let status = match raw_query_param(&uri, "status")? {
         Some(s) if !s.trim().is_empty() => Some(DeliveryStatus::parse("query parameter status", &s)?),
@@ -87,6 +123,25 @@ pub async fn list(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri
     Ok(Success(DeliveryPage { deliveries, page_size, last_evaluated_value }))
 }
 
+/// Retry a webhook delivery
+///
+/// Queues a finished delivery (delivered, dead or expired) again (an addition to the seed).
+#[utoipa::path(
+    post,
+    path = "/webhook_deliveries/{id}/retry",
+    operation_id = "retry_webhook_delivery",
+    tag = "webhook_deliveries",
+    security(("app_token" = [])),
+    params(("id" = String, Path, description = "The delivery's `DeliveryId`.")),
+    responses(
+        (status = 200, description = "The delivery, pending again.", body = DeliveryEnvelope, example = json!(examples::delivery_retried())),
+        (status = 400, description = "The path segment is not valid UTF-8.", body = ErrorEnvelope),
+        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
+        (status = 404, description = "No delivery with that id for this app.", body = ErrorEnvelope),
+        (status = 409, description = "The delivery is still pending.", body = ErrorEnvelope),
+        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+    )
+)]
 pub async fn retry(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,

@@ -2,7 +2,9 @@
 
 use super::FieldError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `mumbai`, `singapore` or `sandbox`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum ExotelDomain {
     Mumbai,
     Singapore,

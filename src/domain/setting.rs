@@ -6,7 +6,8 @@ use super::FieldError;
 /// The longest URL a setting may hold.
 pub const MAX_URL_CHARS: usize = 2048;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
 pub enum SettingKey {
     Popup,
     IncomingCallHangup,

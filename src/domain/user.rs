@@ -118,7 +118,8 @@ pub fn last_ten_digits(number: &str) -> String {
 }
 
 /// Which of an agent's devices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum DeviceKind {
     Phone,
     Sip,

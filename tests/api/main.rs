@@ -22,4 +22,3 @@ mod store;
 mod timeouts;
 mod token;
 mod usermapping;
-mod zz_debug_probe;
