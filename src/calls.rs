@@ -12,20 +12,35 @@ use crate::envelope::{ApiError, Result};
 use crate::exotel::SandboxCallOutcome;
 use crate::store::{AppRow, CallEvent, NewDelivery};
 
-/// Stores `payload` as the call's latest state and, when `setting` is given and the app has a URL
-/// for it, queues its webhook in the same transaction. Returns the delivery id when one was queued.
+/// Where a call event's webhook goes: the setting it is for, and that setting's URL when the app has one.
+#[derive(Debug, Clone)]
+pub struct WebhookTarget {
+    pub setting: SettingKey,
+    pub url: Option<String>,
+}
+
+impl WebhookTarget {
+    /// Looks the app's URL for `setting` up.
+    pub async fn of(state: &AppState, app: &AppRow, setting: SettingKey) -> Result<Self> {
+        let url = state.store.find_setting(&app.id, setting.as_str()).await?.map(|s| s.value);
+        Ok(Self { setting, url })
+    }
+}
+
+/// Stores `payload` as the call's latest state and, when `target` has a URL, queues its webhook
+/// in the same transaction. Returns the delivery id when one was queued.
 pub async fn record_and_queue(
     state: &AppState,
     app: &AppRow,
     payload: &CallPayload,
     event_type: &str,
-    setting: Option<SettingKey>,
+    target: Option<WebhookTarget>,
 ) -> Result<Option<String>> {
     let now = now_ms();
     let body = serde_json::to_string(payload).map_err(ApiError::internal)?;
-    let (url, setting) = match setting {
-        Some(setting) => (state.store.find_setting(&app.id, setting.as_str()).await?.map(|s| s.value), setting),
-        None => (None, SettingKey::Callback),
+    let (setting, url) = match target {
+        Some(WebhookTarget { setting, url }) => (setting, url),
+        None => (SettingKey::Callback, None),
     };
     let delivery = url.map(|url| NewDelivery {
         id: format!("msg_{}", Uuid::new_v4().simple()),
@@ -100,7 +115,8 @@ pub async fn record_status_event(state: &AppState, app: &AppRow, event: StatusEv
         payload.end_time = end;
     }
     payload.updated_at = display(now, offset);
-    record_and_queue(state, app, &payload, &event_type, Some(SettingKey::Callback)).await?;
+    let target = WebhookTarget::of(state, app, SettingKey::Callback).await?;
+    record_and_queue(state, app, &payload, &event_type, Some(target)).await?;
     Ok(())
 }
 

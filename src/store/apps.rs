@@ -69,6 +69,27 @@ impl Store {
         Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(app_id).fetch_optional(pool).await)?)
     }
 
+    /// An app by id (no tenant check, for Exotel's passthru) with its value of one setting, in one round trip.
+    pub async fn find_app_with_setting(
+        &self,
+        app_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<(AppRow, Option<String>)>> {
+        #[derive(FromRow)]
+        struct Joined {
+            #[sqlx(flatten)]
+            app: AppRow,
+            setting_value: Option<String>,
+        }
+        let sql = format!(
+            "SELECT {APP_COLUMNS}, (SELECT value FROM app_settings s WHERE s.app_id = apps.id AND s.key = $2) \
+             AS setting_value FROM apps WHERE id = $1"
+        );
+        let row: Option<Joined> =
+            on_reader!(self, |pool| sqlx::query_as(&sql).bind(app_id).bind(key).fetch_optional(pool).await)?;
+        Ok(row.map(|j| (j.app, j.setting_value)))
+    }
+
     /// Applies a partial update and returns the app as stored, or `None` when it is not this customer's.
     pub async fn update_app(
         &self,

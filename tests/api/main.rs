@@ -10,7 +10,6 @@ mod customer;
 mod device;
 mod envelope;
 mod exotel_ccm;
-mod logs;
 mod metrics;
 mod migrations;
 mod openapi;
