@@ -1,6 +1,5 @@
 //! `/call`: Exotel's inbound passthru, and reading a call back.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Uri};
 use serde::Deserialize;
@@ -8,7 +7,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::extract::PathParam;
+use super::extract::{PathParam, RawBody};
 use super::openapi::{examples, CallPayloadEnvelope, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
 use crate::app::AppState;
@@ -149,7 +148,7 @@ fn exotel_time(text: &str, offset: chrono::FixedOffset) -> String {
             example = json!(examples::inbound_response())),
         (status = 400, description = "`type` missing or not one of popup, incomingcallhungup, missedcall; or the path is not valid UTF-8.", body = ErrorEnvelope),
         (status = 404, description = "No app with that id.", body = ErrorEnvelope),
-        (status = 413, description = "`POST` body larger than 1 MiB (this rejection is axum's plain-text answer, not an envelope).", content_type = "text/plain", body = String),
+        (status = 413, description = "`POST` body larger than 1 MiB.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
     )
 )]
@@ -158,7 +157,7 @@ pub async fn inbound(
     PathParam(app_id): PathParam<String>,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Success<&'static str>> {
     let params = PassthruParams::read(&uri, &headers, &body);
     let kind = InboundType::parse(Some(params.get(&["type"])).filter(|t| !t.is_empty()).as_deref())?;
@@ -397,7 +396,7 @@ pub struct CallbackQuery {
         (status = 400, description = "Malformed JSON, or the event names no call (`call_details.sid` or `CallSid`); or the path is not valid UTF-8.", body = ErrorEnvelope),
         (status = 401, description = "`ref` or `sig` missing, or the signature is not valid.", body = ErrorEnvelope),
         (status = 404, description = "No app with that id.", body = ErrorEnvelope),
-        (status = 413, description = "Body larger than 1 MiB (this rejection is axum's plain-text answer, not an envelope).", content_type = "text/plain", body = String),
+        (status = 413, description = "Body larger than 1 MiB.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
     )
 )]
@@ -406,7 +405,7 @@ pub async fn status_callback(
     PathParam(app_id): PathParam<String>,
     QueryParams(query): QueryParams<CallbackQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Success<&'static str>> {
     let (Some(call_ref), Some(sig)) = (query.call_ref, query.sig) else {
         return Err(ApiError::unauthorized("status callback URL is not signed: use the URL this server gave Exotel"));

@@ -387,3 +387,17 @@ async fn deleting_the_customer_cancels_its_pending_deliveries() {
     let (pending, _) = app.store().pending_delivery_stats().await.unwrap();
     assert_eq!(pending, 0);
 }
+
+#[tokio::test]
+async fn an_oversized_passthru_body_is_a_413_envelope() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let app = local_app(&[]).await;
+    let entity = app.seed_app("sandbox").await;
+    let huge = format!("type=popup&CallSid={}", "x".repeat(2 * 1024 * 1024));
+    let request = Request::post(format!("/v2/integrations/call/inbound_call/{}", entity.id))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(huge))
+        .unwrap();
+    app.send(request).await.error(StatusCode::PAYLOAD_TOO_LARGE);
+}
