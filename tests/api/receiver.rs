@@ -22,7 +22,6 @@ pub struct Received {
     pub path: String,
     pub headers: HeaderMap,
     pub body: String,
-    pub at: Instant,
 }
 
 impl Received {
@@ -92,7 +91,6 @@ async fn record(
         path: uri.path().to_string(),
         headers,
         body: String::from_utf8_lossy(&body).to_string(),
-        at: Instant::now(),
     });
     let mut response = StatusCode::from_u16(reply.status).unwrap().into_response();
     if let Some(wait) = reply.retry_after {
@@ -153,7 +151,9 @@ impl Receiver {
 }
 
 /// Stops the dispatcher when dropped.
-pub struct RunningDispatcher(DropGuard);
+pub struct RunningDispatcher {
+    _stop: DropGuard,
+}
 
 impl TestApp {
     /// Starts this app's webhook dispatcher (woken by its passthru handlers).
@@ -161,6 +161,6 @@ impl TestApp {
         let stop = CancellationToken::new();
         let dispatcher = Dispatcher::new(self.state.store.clone(), &self.state.config, self.state.wakeup.clone());
         tokio::spawn(dispatcher.run(stop.clone()));
-        RunningDispatcher(DropGuard(stop))
+        RunningDispatcher { _stop: DropGuard(stop) }
     }
 }
