@@ -45,8 +45,10 @@ async fn an_app_signs_in_with_its_own_secret() {
 async fn a_wrong_secret_and_an_unknown_id_get_the_same_401() {
     let app = TestApp::new().await;
     let customer = app.seed_customer().await;
-    let wrong_secret = app.token_response(&customer.id, "not-the-secret", "customer").await.error(StatusCode::UNAUTHORIZED);
-    let unknown_id = app.token_response("no-such-id", &customer.secret, "customer").await.error(StatusCode::UNAUTHORIZED);
+    let wrong_secret =
+        app.token_response(&customer.id, "not-the-secret", "customer").await.error(StatusCode::UNAUTHORIZED);
+    let unknown_id =
+        app.token_response("no-such-id", &customer.secret, "customer").await.error(StatusCode::UNAUTHORIZED);
     assert_eq!(wrong_secret, unknown_id);
 }
 
