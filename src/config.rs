@@ -70,6 +70,8 @@ pub struct Config {
     pub public_base_url: String,
     pub admin_token: Option<SecretString>,
     pub master_key: MasterKey,
+    /// Where a master key was generated on this start (first SQLite run), to warn the operator once logging is up.
+    pub generated_master_key: Option<PathBuf>,
     pub token_ttl: chrono::Duration,
     pub display_offset: FixedOffset,
     pub request_timeout: Duration,
@@ -121,13 +123,18 @@ impl Config {
             None => format!("http://{listen_addr}"),
         };
 
+        let mut generated_master_key = None;
         let master_key = match var("MASTER_KEY") {
             Some(v) => MasterKey::from_base64(&v).map_err(|e| ConfigError::new("MASTER_KEY", e))?,
             None => match backend {
                 DatabaseKind::Sqlite => {
-                    let dir = sqlite_data_dir(&database_url);
-                    load_or_create_master_key(&dir.join(MASTER_KEY_FILE))
-                        .map_err(|e| ConfigError::new("MASTER_KEY", e))?
+                    let path = sqlite_data_dir(&database_url).join(MASTER_KEY_FILE);
+                    let (key, created) =
+                        load_or_create_master_key(&path).map_err(|e| ConfigError::new("MASTER_KEY", e))?;
+                    if created {
+                        generated_master_key = Some(path);
+                    }
+                    key
                 }
                 DatabaseKind::Postgres => {
                     return Err(ConfigError::new(
@@ -184,6 +191,7 @@ impl Config {
             public_base_url,
             admin_token: var("ADMIN_TOKEN").map(SecretString::new),
             master_key,
+            generated_master_key,
             token_ttl: chrono::Duration::days(token_ttl_days.into()),
             display_offset,
             request_timeout: Duration::from_secs(parse_or(
@@ -277,18 +285,19 @@ pub fn sqlite_data_dir(database_url: &str) -> PathBuf {
     }
 }
 
-/// Reads the master key file, or creates it (mode 0600) with a fresh random key.
-fn load_or_create_master_key(path: &Path) -> Result<MasterKey, String> {
+/// Reads the master key file, or creates it (mode 0600) with a fresh random key; true when created.
+fn load_or_create_master_key(path: &Path) -> Result<(MasterKey, bool), String> {
     match std::fs::read_to_string(path) {
-        Ok(text) => MasterKey::from_base64(text.trim()).map_err(|e| format!("{} {e}", path.display())),
+        Ok(text) => {
+            MasterKey::from_base64(text.trim()).map(|k| (k, false)).map_err(|e| format!("{} {e}", path.display()))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             }
             let key = MasterKey::generate();
             write_private_file(path, &key.to_base64()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            tracing::warn!(path = %path.display(), "generated a new master key; back it up: without it stored secrets cannot be read");
-            Ok(key)
+            Ok((key, true))
         }
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }

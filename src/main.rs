@@ -29,6 +29,9 @@ async fn main() -> std::process::ExitCode {
         }
     };
     telemetry::init(config.log_format);
+    if let Some(path) = &config.generated_master_key {
+        tracing::warn!(path = %path.display(), "generated a new master key; back it up: without it the stored secrets cannot be read");
+    }
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => app::run(config).await,
         Command::Migrate => cli::migrate(&config).await,
