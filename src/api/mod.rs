@@ -14,6 +14,7 @@ pub mod device;
 mod extract;
 pub mod openapi;
 pub mod ops;
+mod pagination;
 pub mod token;
 pub mod usermapping;
 pub mod webhook;

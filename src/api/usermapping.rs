@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::extract::{parse_json_value, raw_query_param, PathParam};
 use super::openapi::{examples, ErrorEnvelope, MappingListEnvelope, MappingOrPageEnvelope, StringEnvelope};
+use super::pagination::PageRequest;
 use super::JsonBody;
 use crate::app::AppState;
 use crate::auth::AppAuth;
@@ -20,8 +21,6 @@ use crate::store::{AppRow, UserMappingRow};
 
 /// The most users one `POST /usermapping` may register (each is provisioned upstream in turn).
 pub const MAX_BATCH: usize = 100;
-pub const DEFAULT_PAGE_SIZE: i64 = 20;
-pub const MAX_PAGE_SIZE: i64 = 100;
 
 /// One user of a `POST /usermapping` batch.
 #[derive(Deserialize, ToSchema)]
@@ -352,24 +351,6 @@ pub enum MappingOrPage {
     Page(MappingPage),
 }
 
-/// Reads an integer query parameter within `range`, naming it when it is not.
-pub(crate) fn int_param(
-    uri: &Uri,
-    name: &str,
-    default: i64,
-    range: std::ops::RangeInclusive<i64>,
-    rule: &str,
-) -> Result<i64> {
-    match raw_query_param(uri, name)? {
-        None => Ok(default),
-        Some(text) if text.trim().is_empty() => Ok(default),
-        Some(text) => match text.trim().parse::<i64>() {
-            Ok(n) if range.contains(&n) => Ok(n),
-            _ => Err(ApiError::bad_request(format!("query parameter {name} must be {rule} (got {text:?})"))),
-        },
-    }
-}
-
 /// Get users
 ///
 /// With `user_id`: that user (404 if none). Without: a page of users in creation order.
@@ -412,16 +393,14 @@ pub async fn get(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri)
         return Ok(Success(MappingOrPage::One(Box::new(body))));
     }
 
-    let after = int_param(&uri, "last_value", 0, 0..=i64::MAX, "a whole number of at least 0")?;
-    let page_size = int_param(&uri, "page_size", DEFAULT_PAGE_SIZE, 1..=MAX_PAGE_SIZE, "a whole number from 1 to 100")?;
-    let mut rows = state.store.list_user_mappings(&app.id, after, page_size + 1).await?;
-    let more = rows.len() as i64 > page_size;
-    rows.truncate(page_size as usize);
-    let last_evaluated_value = match rows.last() {
-        Some(last) if more => last.seq.to_string(),
-        _ => String::new(),
-    };
-    Ok(Success(MappingOrPage::Page(MappingPage { users: render_all(&rows, &state)?, page_size, last_evaluated_value })))
+    let page = PageRequest::from_query(&uri)?;
+    let rows = state.store.list_user_mappings(&app.id, page.after, page.fetch_limit()).await?;
+    let (rows, last_evaluated_value) = page.finish(rows, |row| row.seq);
+    Ok(Success(MappingOrPage::Page(MappingPage {
+        users: render_all(&rows, &state)?,
+        page_size: page.size,
+        last_evaluated_value,
+    })))
 }
 
 /// Delete all users

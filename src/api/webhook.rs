@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::extract::{raw_query_param, PathParam};
 use super::openapi::{examples, DeliveryEnvelope, DeliveryPageEnvelope, ErrorEnvelope};
-use super::usermapping::{int_param, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::pagination::PageRequest;
 use crate::app::AppState;
 use crate::auth::AppAuth;
 use crate::domain::call::DeliveryStatus;
@@ -109,15 +109,10 @@ pub async fn list(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri
         Some(s) if !s.trim().is_empty() => Some(DeliveryStatus::parse("query parameter status", &s)?),
         _ => None,
     };
-    let after = int_param(&uri, "last_value", 0, 0..=i64::MAX, "a whole number of at least 0")?;
-    let page_size = int_param(&uri, "page_size", DEFAULT_PAGE_SIZE, 1..=MAX_PAGE_SIZE, "a whole number from 1 to 100")?;
-    let mut rows = state.store.list_deliveries(&app.id, status, after, page_size + 1).await?;
-    let more = rows.len() as i64 > page_size;
-    rows.truncate(page_size as usize);
-    let last_evaluated_value = match rows.last() {
-        Some(last) if more => last.seq.to_string(),
-        _ => String::new(),
-    };
+    let page = PageRequest::from_query(&uri)?;
+    let rows = state.store.list_deliveries(&app.id, status, page.after, page.fetch_limit()).await?;
+    let (rows, last_evaluated_value) = page.finish(rows, |row| row.seq);
+    let page_size = page.size;
     let offset = state.config.display_offset;
     let deliveries = rows.into_iter().map(|row| DeliveryBody::new(row, offset)).collect();
     Ok(Success(DeliveryPage { deliveries, page_size, last_evaluated_value }))
