@@ -83,6 +83,8 @@ pub struct Config {
     pub webhook_retention: Duration,
     /// The pause between a sandbox call's events (answered, then terminal).
     pub sandbox_call_step: Duration,
+    /// How long one call to Exotel may take before it counts as unreachable.
+    pub exotel_timeout: Duration,
     pub exotel_ccm_url_mumbai: String,
     pub exotel_ccm_url_singapore: String,
     pub cors_allowed_origins: CorsOrigins,
@@ -228,6 +230,12 @@ impl Config {
             webhook_retention: Duration::from_secs(
                 86_400 * parse_or("WEBHOOK_RETENTION_DAYS", var("WEBHOOK_RETENTION_DAYS"), 7u64, positive_int)?,
             ),
+            exotel_timeout: Duration::from_secs(parse_or(
+                "EXOTEL_TIMEOUT_SECS",
+                var("EXOTEL_TIMEOUT_SECS"),
+                15u64,
+                positive_int,
+            )?),
             exotel_ccm_url_mumbai: parse_or(
                 "EXOTEL_CCM_URL_MUMBAI",
                 var("EXOTEL_CCM_URL_MUMBAI"),

@@ -156,7 +156,7 @@ pub struct Exotel {
 impl Exotel {
     pub fn new(config: &Config) -> Self {
         Self {
-            ccm: CcmClient::new(Duration::from_secs(5), Duration::from_secs(15)),
+            ccm: CcmClient::new(config.exotel_timeout.min(Duration::from_secs(5)), config.exotel_timeout),
             sandbox: Sandbox,
             mumbai_url: config.exotel_ccm_url_mumbai.clone(),
             singapore_url: config.exotel_ccm_url_singapore.clone(),

@@ -414,3 +414,23 @@ async fn an_unreachable_exotel_is_a_502_and_nothing_is_stored() {
     let page = app.get(USERMAPPING, Some(&entity.token)).await;
     assert_eq!(page.data()["Users"], json!([]));
 }
+
+#[tokio::test]
+async fn an_exotel_that_does_not_answer_in_time_is_a_502_and_nothing_is_stored() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let app = TestApp::with_env(&[("EXOTEL_CCM_URL_MUMBAI", &server.uri()), ("EXOTEL_TIMEOUT_SECS", "1")]).await;
+    let entity = app.seed_app("mumbai").await;
+
+    let started = std::time::Instant::now();
+    let answer = app.post(USERMAPPING, Some(&entity.token), json!([meera(&entity, None)])).await;
+
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    let error = answer.error(StatusCode::BAD_GATEWAY);
+    assert!(error.contains("timed out"), "{error}");
+    let page = app.get(USERMAPPING, Some(&entity.token)).await;
+    assert_eq!(page.data()["Users"], json!([]));
+}
