@@ -336,3 +336,75 @@ async fn the_store_answers_a_ping_until_closed() {
 
     assert!(store.ping().await.is_err());
 }
+
+fn delivery(id: &str, call_sid: &str, now: i64) -> integrations_core::store::NewDelivery {
+    integrations_core::store::NewDelivery {
+        id: id.to_string(),
+        app_id: "a1".to_string(),
+        event_type: "missedCall".to_string(),
+        url: "https://crm.example.com/hook".to_string(),
+        call_sid: call_sid.to_string(),
+        payload: "{}".to_string(),
+        expires_at: None,
+        now,
+    }
+}
+
+fn finished(
+    status: integrations_core::domain::call::DeliveryStatus,
+    now: i64,
+) -> integrations_core::store::AttemptRecord {
+    integrations_core::store::AttemptRecord {
+        status,
+        response_code: Some(200),
+        error: String::new(),
+        next_attempt_at: now,
+        now,
+    }
+}
+
+#[tokio::test]
+async fn purging_removes_only_finished_deliveries_older_than_the_cutoff() {
+    use integrations_core::domain::call::DeliveryStatus;
+    let (_app, store) = seeded().await;
+    for (id, sid) in [("old-done", "c1"), ("new-done", "c2"), ("old-pending", "c3")] {
+        store.insert_delivery(&delivery(id, sid, 1_000)).await.unwrap();
+    }
+    store.record_attempt("old-done", &finished(DeliveryStatus::Delivered, 2_000)).await.unwrap();
+    store.record_attempt("new-done", &finished(DeliveryStatus::Dead, 9_000)).await.unwrap();
+
+    let purged = store.purge_finished_deliveries(5_000).await.unwrap();
+
+    assert_eq!(purged, 1);
+    assert!(store.find_delivery("a1", "old-done").await.unwrap().is_none());
+    assert!(store.find_delivery("a1", "new-done").await.unwrap().is_some());
+    assert!(store.find_delivery("a1", "old-pending").await.unwrap().is_some(), "pending work is never purged");
+}
+
+#[tokio::test]
+async fn a_later_delivery_for_the_same_call_and_url_is_not_claimed_while_an_earlier_one_is_pending() {
+    let (_app, store) = seeded().await;
+    store.insert_delivery(&delivery("first", "call-1", 1_000)).await.unwrap();
+    store.insert_delivery(&delivery("second", "call-1", 1_000)).await.unwrap();
+    store.insert_delivery(&delivery("other", "call-2", 1_000)).await.unwrap();
+
+    let claimed: Vec<String> =
+        store.claim_due_deliveries(2_000, 60_000, 10).await.unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(claimed, ["first", "other"]);
+    assert!(
+        store.claim_due_deliveries(2_000, 60_000, 10).await.unwrap().is_empty(),
+        "leased rows are not claimed twice"
+    );
+
+    store
+        .record_attempt("first", &finished(integrations_core::domain::call::DeliveryStatus::Delivered, 3_000))
+        .await
+        .unwrap();
+    let next: Vec<String> =
+        store.claim_due_deliveries(3_000, 60_000, 10).await.unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(next, ["second"]);
+    // A lease that ran out (its worker died) makes the row claimable again.
+    let again: Vec<String> =
+        store.claim_due_deliveries(70_000, 130_000, 10).await.unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(again, ["second", "other"]);
+}
