@@ -93,6 +93,7 @@ impl Store {
             "UPDATE webhook_deliveries SET lease_until = $2, updated_at = $1 WHERE id IN ( \
                SELECT d.id FROM webhook_deliveries d \
                WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.lease_until <= $1 \
+                 AND (d.expires_at IS NULL OR d.expires_at > $1) \
                  AND (d.call_sid = '' OR NOT EXISTS ( \
                    SELECT 1 FROM webhook_deliveries e WHERE e.app_id = d.app_id AND e.call_sid = d.call_sid \
                    AND e.url = d.url AND e.seq < d.seq AND e.status = 'pending')) \
