@@ -17,9 +17,11 @@ use crate::store::{AttemptRecord, DeliveryRow, Store};
 use crate::telemetry;
 
 pub mod guard;
+mod recorder;
 pub mod schedule;
 pub mod sender;
 
+use recorder::Recorder;
 use schedule::RetryPolicy;
 use sender::{Outgoing, Sender};
 
@@ -56,12 +58,12 @@ pub struct Dispatcher {
     secrets: Mutex<HashMap<String, Arc<str>>>,
     /// When overdue popups were last marked expired (unix ms).
     last_expiry_sweep: AtomicI64,
+    recorder: Recorder,
 }
 
 impl Dispatcher {
     pub fn new(store: Store, config: &Config, wakeup: Wakeup) -> Arc<Self> {
         Arc::new(Self {
-            store,
             key: config.master_key.clone(),
             sender: Sender::new(config.webhook_timeout, config.webhook_allow_private),
             policy: RetryPolicy { schedule: config.webhook_retry_schedule.clone() },
@@ -71,6 +73,8 @@ impl Dispatcher {
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             secrets: Mutex::new(HashMap::new()),
             last_expiry_sweep: AtomicI64::new(0),
+            recorder: Recorder::start(store.clone()),
+            store,
         })
     }
 
@@ -177,7 +181,7 @@ impl Dispatcher {
             next_attempt_at: next.at,
             now,
         };
-        if let Err(error) = self.store.record_attempt(&delivery.id, &record).await {
+        if let Err(error) = self.recorder.record(&delivery.id, record).await {
             tracing::warn!(parent: &span, %error, "could not record the attempt; it will be retried when its lease ends");
             return;
         }

@@ -64,6 +64,10 @@ macro_rules! insert_delivery_query {
     }};
 }
 
+const RECORD_ATTEMPT: &str = "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
+     last_response_code = $3, last_error = $4, next_attempt_at = $5, lease_until = 0, updated_at = $6, \
+     delivered_at = CASE WHEN $2 = 'delivered' THEN $6 ELSE delivered_at END WHERE id = $1 AND status = 'pending'";
+
 /// What an attempt came to.
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
@@ -110,23 +114,50 @@ impl Store {
         Ok(rows)
     }
 
-    /// Records the outcome of an attempt and releases the lease.
-    pub async fn record_attempt(&self, id: &str, record: &AttemptRecord) -> StoreResult<()> {
-        let sql = "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, last_response_code = $3, \
-                   last_error = $4, next_attempt_at = $5, lease_until = 0, updated_at = $6, \
-                   delivered_at = CASE WHEN $2 = 'delivered' THEN $6 ELSE delivered_at END \
-                   WHERE id = $1 AND status = 'pending'";
-        on_writer!(self, |pool| sqlx::query(sql)
-            .bind(id)
-            .bind(record.status.as_str())
-            .bind(record.response_code)
-            .bind(&record.error)
-            .bind(record.next_attempt_at)
-            .bind(record.now)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+    /// Records the outcomes of attempts and releases their leases, in one write.
+    pub async fn record_attempts(&self, records: &[(&str, &AttemptRecord)]) -> StoreResult<()> {
+        match &self.db {
+            Db::Postgres(pool) => {
+                // One statement for the whole batch: the outcomes arrive as parallel arrays.
+                let sql = "UPDATE webhook_deliveries d SET status = v.status, attempts = d.attempts + 1, \
+                           last_response_code = v.code, last_error = v.error, next_attempt_at = v.next_at, \
+                           lease_until = 0, updated_at = v.at, \
+                           delivered_at = CASE WHEN v.status = 'delivered' THEN v.at ELSE d.delivered_at END \
+                           FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[]) \
+                           AS v(id, status, code, error, next_at, at) \
+                           WHERE d.id = v.id AND d.status = 'pending'";
+                sqlx::query(sql)
+                    .bind(records.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>())
+                    .bind(records.iter().map(|(_, r)| r.status.as_str().to_string()).collect::<Vec<_>>())
+                    .bind(records.iter().map(|(_, r)| r.response_code).collect::<Vec<_>>())
+                    .bind(records.iter().map(|(_, r)| r.error.clone()).collect::<Vec<_>>())
+                    .bind(records.iter().map(|(_, r)| r.next_attempt_at).collect::<Vec<_>>())
+                    .bind(records.iter().map(|(_, r)| r.now).collect::<Vec<_>>())
+                    .execute(pool)
+                    .await?;
+            }
+            Db::Sqlite { writer, .. } => {
+                let mut tx = writer.begin().await?;
+                for (id, record) in records {
+                    sqlx::query(RECORD_ATTEMPT)
+                        .bind(*id)
+                        .bind(record.status.as_str())
+                        .bind(record.response_code)
+                        .bind(&record.error)
+                        .bind(record.next_attempt_at)
+                        .bind(record.now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+        }
         Ok(())
+    }
+
+    /// Records the outcome of one attempt and releases its lease.
+    pub async fn record_attempt(&self, id: &str, record: &AttemptRecord) -> StoreResult<()> {
+        self.record_attempts(&[(id, record)]).await
     }
 
     /// Marks pending deliveries past their deadline as expired; returns how many.
