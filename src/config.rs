@@ -92,6 +92,8 @@ pub struct Config {
     /// Failed `POST /token` attempts allowed per client address, and per Id, in one window.
     pub token_failure_limit: u32,
     pub token_failure_window: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (for the sign-in throttle).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -181,6 +183,18 @@ impl Config {
             }
         };
 
+        let trusted_proxies = match var("TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    a.parse().map_err(|_| ConfigError::new("TRUSTED_PROXIES", format!("{a:?} is not an IP address")))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
         Ok(Config {
             database_url: SecretString::new(database_url),
             database_max_connections: parse_or(
@@ -249,6 +263,7 @@ impl Config {
                 parse_base_url,
             )?,
             cors_allowed_origins,
+            trusted_proxies,
             log_format,
             token_failure_limit: parse_or("TOKEN_FAILURE_LIMIT", var("TOKEN_FAILURE_LIMIT"), 10u32, positive_int)?,
             token_failure_window: Duration::from_secs(parse_or(
@@ -426,6 +441,7 @@ mod tests {
             ("DATABASE_URL", "mysql://x"),
             ("MASTER_KEY", "c2hvcnQ="),
             ("CORS_ALLOWED_ORIGINS", "crm.example.com"),
+            ("TRUSTED_PROXIES", "10.0.0.1,proxy.local"),
         ] {
             let mut vars = vec![("MASTER_KEY", KEY)];
             vars.retain(|(k, _)| *k != name);

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::app::MAX_BODY_BYTES;
+use crate::app::{AppState, MAX_BODY_BYTES};
 use crate::envelope::ApiError;
 
 /// A JSON body. Malformed JSON, a wrong type or an oversized body each get a precise 4xx.
@@ -134,13 +134,58 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
     }
 }
 
-/// The client's address, when the server knows it (in-process tests may not).
+/// The client's address, when the server knows it (in-process tests may not). Behind a proxy
+/// listed in `TRUSTED_PROXIES`, it is the nearest address in `X-Forwarded-For` that is not one of them.
 pub struct ClientAddr(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+        let trusted = &state.config.trusted_proxies;
+        Ok(Self(peer.map(|peer| client_behind(peer, forwarded_for(&parts.headers), trusted))))
+    }
+}
+
+/// The addresses of `X-Forwarded-For`, nearest last (as proxies append them).
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Vec<IpAddr> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect()
+}
+
+/// Walks back from the peer through trusted proxies: the first untrusted hop is the client.
+fn client_behind(peer: IpAddr, forwarded: Vec<IpAddr>, trusted: &[IpAddr]) -> IpAddr {
+    let mut client = peer;
+    for hop in forwarded.into_iter().rev() {
+        if !trusted.contains(&client) {
+            break;
+        }
+        client = hop;
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_is_the_first_untrusted_hop() {
+        let lb = ip("10.0.0.2");
+        let hops = vec![ip("203.0.113.9"), ip("198.51.100.7")];
+        assert_eq!(client_behind(lb, hops.clone(), &[lb]), ip("198.51.100.7"), "a spoofed first hop is ignored");
+        assert_eq!(client_behind(lb, hops.clone(), &[]), lb, "without trusted proxies the header is ignored");
+        assert_eq!(client_behind(lb, hops, &[lb, ip("198.51.100.7")]), ip("203.0.113.9"));
+        assert_eq!(client_behind(lb, vec![], &[lb]), lb);
     }
 }

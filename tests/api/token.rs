@@ -108,3 +108,24 @@ async fn repeated_failures_for_one_id_are_throttled_from_any_address() {
         response.error(expected);
     }
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_is_throttled_on_its_own() {
+    use axum::body::Body;
+    use axum::http::Request;
+
+    let app = TestApp::with_env(&[("TOKEN_FAILURE_LIMIT", "2"), ("TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let attempt = |client: &str, id: &str| {
+        Request::post("/v2/integrations/token")
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", client)
+            .body(Body::from(json!({"Id": id, "Secret": "guess", "Entity": "customer"}).to_string()))
+            .unwrap()
+    };
+    for n in 0..2 {
+        app.send(attempt("203.0.113.9", &format!("id-{n}"))).await.error(StatusCode::UNAUTHORIZED);
+    }
+    app.send(attempt("203.0.113.9", "id-9")).await.error(StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy is not blocked by the first one's failures.
+    app.send(attempt("198.51.100.7", "id-8")).await.error(StatusCode::UNAUTHORIZED);
+}
