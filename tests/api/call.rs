@@ -401,3 +401,59 @@ async fn an_oversized_passthru_body_is_a_413_envelope() {
         .unwrap();
     app.send(request).await.error(StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn retry_after_on_a_429_sets_when_the_next_attempt_comes() {
+    let app = local_app(&[("WEBHOOK_RETRY_SCHEDULE", "50ms,50ms")]).await;
+    let receiver = Receiver::start().await;
+    receiver.script([Reply { status: 429, delay: Duration::ZERO, retry_after: Some("2") }]);
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
+
+    app.get(&passthru(&entity, "missedcall", "CallSid=ra1"), None).await.data();
+    receiver.wait_for(1, WAIT).await;
+    let first = Instant::now();
+    receiver.wait_for(2, WAIT).await;
+
+    let waited = first.elapsed();
+    assert!(waited >= Duration::from_millis(1_800), "the receiver asked for 2 s, the schedule says 50 ms: {waited:?}");
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let app = local_app(&[("WEBHOOK_RETRY_SCHEDULE", "100ms")]).await;
+    let receiver = Receiver::start().await;
+    receiver.always(Reply::status(302));
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
+
+    app.get(&passthru(&entity, "missedcall", "CallSid=rd1"), None).await.data();
+
+    let delivery = wait_for_status(&app, &entity, "dead").await;
+    assert_eq!(delivery["LastResponseCode"], 302);
+    assert_eq!(receiver.received().len(), 2, "two attempts, each answered 302, none followed");
+}
+
+#[tokio::test]
+async fn one_tenants_hanging_receiver_does_not_delay_another_tenant() {
+    let app = local_app(&[("WEBHOOK_TIMEOUT_SECS", "30")]).await;
+    let hanging = Receiver::start().await;
+    hanging.always(Reply { status: 200, delay: Duration::from_secs(20), retry_after: None });
+    let healthy = Receiver::start().await;
+    let _dispatcher = app.start_dispatcher();
+    let slow_tenant = app.seed_app("sandbox").await;
+    let fast_tenant = app.seed_app("sandbox").await;
+    set(&app, &slow_tenant, "popup", &hanging.url("/popup")).await;
+    set(&app, &fast_tenant, "popup", &healthy.url("/popup")).await;
+
+    for n in 0..20 {
+        app.get(&passthru(&slow_tenant, "popup", &format!("CallSid=slow{n}")), None).await.data();
+    }
+    let started = Instant::now();
+    app.get(&passthru(&fast_tenant, "popup", "CallSid=fast"), None).await.data();
+
+    healthy.wait_for(1, WAIT).await;
+    assert!(started.elapsed() < Duration::from_secs(2), "the other tenant waited {:?}", started.elapsed());
+}
