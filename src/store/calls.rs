@@ -107,16 +107,8 @@ async fn record_call_event_in_one_statement(
         .bind(event.event_type)
         .bind(event.payload)
         .bind(event.at);
-    if let Some(d) = delivery {
-        query = query
-            .bind(&d.id)
-            .bind(&d.app_id)
-            .bind(&d.event_type)
-            .bind(&d.url)
-            .bind(&d.call_sid)
-            .bind(&d.payload)
-            .bind(d.now)
-            .bind(d.expires_at);
+    if let Some(delivery) = delivery {
+        query = bind_delivery!(query, delivery);
     }
     query.execute(pool).await?;
     Ok(())

@@ -48,11 +48,11 @@ pub(crate) const INSERT: &str =
      next_attempt_at, lease_until, expires_at, last_response_code, last_error, created_at, updated_at, delivered_at) \
      VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, 0, $8, NULL, '', $7, $7, NULL)";
 
-/// The insert of a delivery, ready to run on any executor of either backend.
-macro_rules! insert_delivery_query {
-    ($delivery:expr) => {{
+/// Binds a delivery's eight values, in the order of `INSERT`'s placeholders, to a query of either backend.
+macro_rules! bind_delivery {
+    ($query:expr, $delivery:expr) => {{
         let d: &NewDelivery = $delivery;
-        sqlx::query(INSERT)
+        $query
             .bind(&d.id)
             .bind(&d.app_id)
             .bind(&d.event_type)
@@ -62,6 +62,13 @@ macro_rules! insert_delivery_query {
             .bind(d.now)
             .bind(d.expires_at)
     }};
+}
+
+/// The insert of a delivery, ready to run on any executor of either backend.
+macro_rules! insert_delivery_query {
+    ($delivery:expr) => {
+        bind_delivery!(sqlx::query(INSERT), $delivery)
+    };
 }
 
 const RECORD_ATTEMPT: &str = "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
