@@ -20,6 +20,7 @@ use crate::domain::time::{display, now_ms, parse_exotel_time};
 use crate::domain::{non_empty, PhoneNumber, SettingKey};
 use crate::envelope::{ApiError, Result, Success};
 use crate::exotel::{ExotelApi, NewCall};
+use crate::store::PassthruTarget;
 
 /// Exotel's passthru parameters, from the query and (for POST) a form body; later wins.
 struct PassthruParams(Vec<(String, String)>);
@@ -161,21 +162,16 @@ pub async fn inbound(
 ) -> Result<Success<&'static str>> {
     let params = PassthruParams::read(&uri, &headers, &body);
     let kind = InboundType::parse(Some(params.get(&["type"])).filter(|t| !t.is_empty()).as_deref())?;
-    let (app, url) = state
+    let dial_whom = params.get(&["DialWhomNumber"]);
+    let PassthruTarget { app, url, app_user_id } = state
         .store
-        .find_app_with_setting(&app_id, kind.setting().as_str())
+        .find_passthru_target(&app_id, kind.setting().as_str(), &dial_whom)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no app with id {app_id:?}")))?;
     tracing::Span::current().record("customer_id", app.customer_id.as_str());
     tracing::Span::current().record("app_id", app.id.as_str());
 
     let offset = state.config.display_offset;
-    let dial_whom = params.get(&["DialWhomNumber"]);
-    let app_user_id = if dial_whom.is_empty() {
-        String::new()
-    } else {
-        state.store.find_user_mapping_by_device(&app.id, &dial_whom).await?.map(|m| m.app_user_id).unwrap_or_default()
-    };
     let now = now_ms();
     let called = params.get(&["CallTo", "To"]);
     let duration = params.get(&["Legs[0][OnCallDuration]", "DialCallDuration"]);

@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use super::{Store, StoreResult};
 use crate::crypto::Sealed;
+use crate::domain::user::last_ten_digits;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct AppRow {
@@ -25,6 +26,16 @@ pub struct AppRow {
 
 pub(crate) const APP_COLUMNS: &str = "id, customer_id, name, exotel_account_sid, exotel_api_key, exotel_api_token, \
      exotel_domain, is_active, secret, created_at, updated_at";
+
+/// An app as Exotel's passthru sees it.
+#[derive(Debug, Clone)]
+pub struct PassthruTarget {
+    pub app: AppRow,
+    /// The app's URL for the passthru's type, when set.
+    pub url: Option<String>,
+    /// The agent the call was dialled to, `""` when none matches.
+    pub app_user_id: String,
+}
 
 /// The fields `PUT /app` may change; `None` keeps the stored value.
 #[derive(Debug, Clone, Default)]
@@ -69,25 +80,42 @@ impl Store {
         Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(app_id).fetch_optional(pool).await)?)
     }
 
-    /// An app by id (no tenant check, for Exotel's passthru) with its value of one setting, in one round trip.
-    pub async fn find_app_with_setting(
+    /// What Exotel's passthru needs, in one round trip: the app (no tenant check: the caller holds
+    /// no token), its URL for `setting_key`, and the agent `dialled` reached — the oldest mapping
+    /// whose SipId equals it or whose AgentNumber has the same last ten digits.
+    pub async fn find_passthru_target(
         &self,
         app_id: &str,
-        key: &str,
-    ) -> StoreResult<Option<(AppRow, Option<String>)>> {
+        setting_key: &str,
+        dialled: &str,
+    ) -> StoreResult<Option<PassthruTarget>> {
         #[derive(FromRow)]
         struct Joined {
             #[sqlx(flatten)]
             app: AppRow,
             setting_value: Option<String>,
+            dialled_user: Option<String>,
         }
         let sql = format!(
-            "SELECT {APP_COLUMNS}, (SELECT value FROM app_settings s WHERE s.app_id = apps.id AND s.key = $2) \
-             AS setting_value FROM apps WHERE id = $1"
+            "SELECT {APP_COLUMNS}, \
+             (SELECT value FROM app_settings s WHERE s.app_id = apps.id AND s.key = $2) AS setting_value, \
+             (SELECT app_user_id FROM user_mappings m WHERE m.app_id = apps.id AND $3 <> '' \
+               AND (m.sip_id = $3 OR (m.agent_last10 = $4 AND $4 <> '')) ORDER BY m.seq LIMIT 1) AS dialled_user \
+             FROM apps WHERE id = $1"
         );
-        let row: Option<Joined> =
-            on_reader!(self, |pool| sqlx::query_as(&sql).bind(app_id).bind(key).fetch_optional(pool).await)?;
-        Ok(row.map(|j| (j.app, j.setting_value)))
+        let last10 = last_ten_digits(dialled);
+        let row: Option<Joined> = on_reader!(self, |pool| sqlx::query_as(&sql)
+            .bind(app_id)
+            .bind(setting_key)
+            .bind(dialled)
+            .bind(&last10)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(row.map(|j| PassthruTarget {
+            app: j.app,
+            url: j.setting_value,
+            app_user_id: j.dialled_user.unwrap_or_default(),
+        }))
     }
 
     /// Applies a partial update and returns the app as stored, or `None` when it is not this customer's.

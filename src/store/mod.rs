@@ -35,7 +35,7 @@ mod settings;
 mod tokens;
 mod usermappings;
 
-pub use apps::{AppRow, AppUpdate};
+pub use apps::{AppRow, AppUpdate, PassthruTarget};
 pub use calls::{CallEvent, CallRow};
 pub use customers::CustomerRow;
 pub use deliveries::{AttemptRecord, DeliveryRow, NewDelivery};
@@ -103,9 +103,16 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        // A broken connection fails its query and is replaced; pinging before every checkout would
+        // cost a round trip per query.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
         Ok(Self { db: Db::Sqlite { reader, writer } })
@@ -114,6 +121,7 @@ impl Store {
     pub async fn connect_postgres(options: PgConnectOptions, max_connections: u32) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;

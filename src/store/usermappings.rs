@@ -133,26 +133,6 @@ impl Store {
             .await)?)
     }
 
-    /// The agent a call was dialled to: the mapping whose SipId equals `dialled`, or whose
-    /// AgentNumber has the same last ten digits. The oldest wins when several match.
-    pub async fn find_user_mapping_by_device(
-        &self,
-        app_id: &str,
-        dialled: &str,
-    ) -> StoreResult<Option<UserMappingRow>> {
-        let last10 = last_ten_digits(dialled);
-        let sql = format!(
-            "SELECT {COLUMNS} FROM user_mappings WHERE app_id = $1 AND (sip_id = $2 OR (agent_last10 = $3 AND $3 <> '')) \
-             ORDER BY seq LIMIT 1"
-        );
-        Ok(on_reader!(self, |pool| sqlx::query_as(&sql)
-            .bind(app_id)
-            .bind(dialled)
-            .bind(&last10)
-            .fetch_optional(pool)
-            .await)?)
-    }
-
     /// Records which device is on (`""` for none) and returns the updated mapping.
     pub async fn set_active_device(
         &self,
