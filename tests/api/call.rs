@@ -21,7 +21,7 @@ async fn local_app(extra: &[(&str, &str)]) -> TestApp {
 }
 
 async fn set(app: &TestApp, entity: &TestAppEntity, key: &str, value: &str) {
-    app.post("/v2/integrations/app_setting", Some(&entity.token), json!({"Key": key, "Value": value})).await.data();
+    app.set_setting(entity, key, value).await;
 }
 
 async fn map_agent(app: &TestApp, entity: &TestAppEntity, id: &str, agent_number: &str) -> serde_json::Value {

@@ -268,6 +268,12 @@ impl TestApp {
         TestAppEntity { id, secret, token, customer: customer.clone(), account_sid }
     }
 
+    /// Sets one of the app's settings (`POST /app_setting`), checking it succeeded.
+    pub async fn set_setting(&self, entity: &TestAppEntity, key: &str, value: impl Into<Value>) {
+        let body = json!({"Key": key, "Value": value.into()});
+        self.post("/v2/integrations/app_setting", Some(&entity.token), body).await.data();
+    }
+
     /// A new customer with one app of `domain`.
     pub async fn seed_app(&self, domain: &str) -> TestAppEntity {
         let customer = self.seed_customer().await;

@@ -53,9 +53,7 @@ async fn webhook_outcomes_and_queue_depth_are_measured() {
     let app = TestApp::with_env(&[("WEBHOOK_ALLOW_PRIVATE", "true")]).await;
     let receiver = Receiver::start().await;
     let entity = app.seed_app("sandbox").await;
-    app.post("/v2/integrations/app_setting", Some(&entity.token), json!({"Key": "popup", "Value": receiver.url("/p")}))
-        .await
-        .data();
+    app.set_setting(&entity, "popup", receiver.url("/p")).await;
     app.get(&format!("/v2/integrations/call/inbound_call/{}?type=popup&CallSid=m1", entity.id), None).await.data();
 
     let queued = app.get("/metrics", None).await.text;

@@ -37,13 +37,7 @@ async fn a_sandbox_call_answers_like_the_sdk_expects_then_plays_answered_and_ter
     let (app, entity) = sandbox_app().await;
     let receiver = Receiver::start().await;
     let _dispatcher = app.start_dispatcher();
-    app.post(
-        "/v2/integrations/app_setting",
-        Some(&entity.token),
-        json!({"Key": "callback", "Value": receiver.url("/cb")}),
-    )
-    .await
-    .data();
+    app.set_setting(&entity, "callback", receiver.url("/cb")).await;
     let agent = map_agent(&app, &entity).await;
 
     let placed = app
@@ -82,13 +76,7 @@ async fn a_sandbox_number_ending_in_0000_ends_to_leg_unanswered() {
     let (app, entity) = sandbox_app().await;
     let receiver = Receiver::start().await;
     let _dispatcher = app.start_dispatcher();
-    app.post(
-        "/v2/integrations/app_setting",
-        Some(&entity.token),
-        json!({"Key": "callback", "Value": receiver.url("/cb")}),
-    )
-    .await
-    .data();
+    app.set_setting(&entity, "callback", receiver.url("/cb")).await;
     map_agent(&app, &entity).await;
 
     app.post(OUTBOUND, Some(&entity.token), json!({"to": "+919812340000", "user_id": "meera"})).await.data();
@@ -169,14 +157,8 @@ async fn a_live_call_goes_to_exotel_voice_v3_and_its_callbacks_reach_the_crm() {
     let (app, entity) = live_app(&server).await;
     let receiver = Receiver::start().await;
     let _dispatcher = app.start_dispatcher();
-    app.post(
-        "/v2/integrations/app_setting",
-        Some(&entity.token),
-        json!({"Key": "callback", "Value": receiver.url("/cb")}),
-    )
-    .await
-    .data();
-    app.post("/v2/integrations/app_setting", Some(&entity.token), json!({"Key": "record", "Value": true})).await.data();
+    app.set_setting(&entity, "callback", receiver.url("/cb")).await;
+    app.set_setting(&entity, "record", true).await;
     Mock::given(method("POST"))
         .and(path(format!("/v3/accounts/{}/calls", entity.account_sid)))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
