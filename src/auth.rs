@@ -59,20 +59,25 @@ impl FromRequestParts<AppState> for AnyAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = token_from_headers(&parts.headers).ok_or_else(|| ApiError::unauthorized(MISSING_TOKEN))?;
         let owner = state.store.resolve_token(&sha256_hex(token), now_ms()).await?;
-        let span = tracing::Span::current();
         match owner {
             Some(TokenOwner::Customer(customer)) => {
-                span.record("customer_id", customer.id.as_str());
+                tracing::Span::current().record("customer_id", customer.id.as_str());
                 Ok(Self::Customer(customer))
             }
             Some(TokenOwner::App(app)) => {
-                span.record("customer_id", app.customer_id.as_str());
-                span.record("app_id", app.id.as_str());
+                record_app_in_span(&app);
                 Ok(Self::App(app))
             }
             None => Err(ApiError::unauthorized(UNKNOWN_TOKEN)),
         }
     }
+}
+
+/// Names the app (and its customer) in the current request's log span.
+pub fn record_app_in_span(app: &AppRow) {
+    let span = tracing::Span::current();
+    span.record("customer_id", app.customer_id.as_str());
+    span.record("app_id", app.id.as_str());
 }
 
 /// Proof that a customer token was presented: the handler gets the customer, never a raw id.

@@ -38,11 +38,8 @@ pub async fn record_and_queue(
 ) -> Result<Option<String>> {
     let now = now_ms();
     let body = serde_json::to_string(payload).map_err(ApiError::internal)?;
-    let (setting, url) = match target {
-        Some(WebhookTarget { setting, url }) => (setting, url),
-        None => (SettingKey::Callback, None),
-    };
-    let delivery = url.map(|url| NewDelivery {
+    let webhook = target.and_then(|WebhookTarget { setting, url }| url.map(|url| (setting, url)));
+    let delivery = webhook.map(|(setting, url)| NewDelivery {
         id: format!("msg_{}", Uuid::new_v4().simple()),
         app_id: app.id.clone(),
         event_type: setting.as_str().to_string(),

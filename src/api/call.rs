@@ -11,7 +11,7 @@ use super::extract::{PathParam, RawBody};
 use super::openapi::{examples, CallPayloadEnvelope, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
 use crate::app::AppState;
-use crate::auth::AppAuth;
+use crate::auth::{record_app_in_span, AppAuth};
 use crate::calls::{
     outbound_payload, record_and_queue, record_status_event, spawn_sandbox_lifecycle, StatusEvent, WebhookTarget,
 };
@@ -168,8 +168,7 @@ pub async fn inbound(
         .find_passthru_target(&app_id, kind.setting().as_str(), &dial_whom)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no app with id {app_id:?}")))?;
-    tracing::Span::current().record("customer_id", app.customer_id.as_str());
-    tracing::Span::current().record("app_id", app.id.as_str());
+    record_app_in_span(&app);
 
     let offset = state.config.display_offset;
     let now = now_ms();
@@ -415,8 +414,7 @@ pub async fn status_callback(
         .find_app_unscoped(&app_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no app with id {app_id:?}")))?;
-    tracing::Span::current().record("customer_id", app.customer_id.as_str());
-    tracing::Span::current().record("app_id", app.id.as_str());
+    record_app_in_span(&app);
     let event = parse_status_event(&headers, &body)?;
     record_status_event(&state, &app, event).await?;
     Ok(Success("Success"))
