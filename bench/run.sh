@@ -14,6 +14,7 @@ OPEN_WARMUP=${BENCH_OPEN_WARMUP:-1}
 OPEN_DURATION=${BENCH_OPEN_DURATION:-5}
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
 RATE=${BENCH_RATE:-500}
+ONLY=${BENCH_ONLY:-}
 # The data set (defaults: 100 customers x 10 apps, 100 users and 100 tokens per app).
 SIZES=(--customers "${BENCH_CUSTOMERS:-100}" --apps-per-customer "${BENCH_APPS_PER_CUSTOMER:-10}"
     --users-per-app "${BENCH_USERS_PER_APP:-100}" --tokens-per-app "${BENCH_TOKENS_PER_APP:-100}")
@@ -117,7 +118,7 @@ run_backend() { # label database_url
     log "$1: seeding and running the scenarios against pid $SERVER_PID on $ADDR"
     "$LOADGEN" bench --addr "$ADDR" --pid "$SERVER_PID" --backend "$1" --admin-token "$ADMIN_TOKEN" \
         --out "$OUT/$1.json" --warmup "$WARMUP" --duration "$DURATION" --open-warmup "$OPEN_WARMUP" \
-        --open-duration "$OPEN_DURATION" --concurrency "$CONCURRENCY" --rate "$RATE" "${SIZES[@]}"
+        --open-duration "$OPEN_DURATION" --concurrency "$CONCURRENCY" --rate "$RATE" --only "$ONLY" "${SIZES[@]}"
     stop_server
 }
 

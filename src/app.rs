@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::api;
 use crate::config::{Config, CorsOrigins};
-use crate::dispatch::{Dispatcher, Wakeup};
+use crate::dispatch::{Dispatcher, Outbox};
 use crate::envelope::{with_request_id, ApiError};
 use crate::exotel::Exotel;
 use crate::store::Store;
@@ -37,8 +37,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub token_failures: Arc<FailureThrottle>,
     pub exotel: Arc<Exotel>,
-    /// Wakes this process's dispatcher when a delivery is queued.
-    pub wakeup: Wakeup,
+    /// Queues webhooks for this process's dispatcher.
+    pub outbox: Outbox,
 }
 
 impl AppState {
@@ -46,7 +46,8 @@ impl AppState {
         telemetry::metrics::handle();
         let token_failures = Arc::new(FailureThrottle::new(config.token_failure_limit, config.token_failure_window));
         let exotel = Arc::new(Exotel::new(&config));
-        Self { store, config: Arc::new(config), token_failures, exotel, wakeup: Wakeup::default() }
+        let outbox = Outbox::new(&config);
+        Self { store, config: Arc::new(config), token_failures, exotel, outbox }
     }
 }
 
@@ -165,7 +166,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), config);
     let shutdown = CancellationToken::new();
     tokio::spawn(crate::maintenance::run(state.clone(), shutdown.clone()));
-    let dispatcher = Dispatcher::new(store.clone(), &state.config, state.wakeup.clone());
+    let dispatcher = Dispatcher::new(store.clone(), &state.config, &state.outbox);
     let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     serve(listener, state, shutdown).await?;

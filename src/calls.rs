@@ -5,12 +5,12 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::domain::call::CallPayload;
+use crate::domain::call::{CallPayload, DeliveryStatus};
 use crate::domain::time::{display, now_ms, parse_exotel_time};
 use crate::domain::SettingKey;
 use crate::envelope::{ApiError, Result};
 use crate::exotel::SandboxCallOutcome;
-use crate::store::{AppRow, CallEvent, NewDelivery};
+use crate::store::{AppRow, CallEvent, DeliveryRow, EventDelivery, EventWrite};
 
 /// Where a call event's webhook goes: the setting it is for, and that setting's URL when the app has one.
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ impl WebhookTarget {
 }
 
 /// Stores `payload` as the call's latest state and, when `target` has a URL, queues its webhook
-/// in the same transaction. Returns the delivery id when one was queued.
+/// in the same transaction and hands it to the dispatcher. Returns the delivery id when one was queued.
 pub async fn record_and_queue(
     state: &AppState,
     app: &AppRow,
@@ -39,31 +39,58 @@ pub async fn record_and_queue(
     let now = now_ms();
     let body = serde_json::to_string(payload).map_err(ApiError::internal)?;
     let webhook = target.and_then(|WebhookTarget { setting, url }| url.map(|url| (setting, url)));
-    let delivery = webhook.map(|(setting, url)| NewDelivery {
+    let delivery = webhook.map(|(setting, url)| EventDelivery {
         id: format!("msg_{}", Uuid::new_v4().simple()),
-        app_id: app.id.clone(),
         event_type: setting.as_str().to_string(),
         url,
-        call_sid: payload.call_sid.clone(),
-        payload: body.clone(),
         // A popup is worthless once the phone stops ringing.
         expires_at: (setting == SettingKey::Popup).then(|| now + state.config.popup_deadline.as_millis() as i64),
-        now,
     });
-    let event_id = Uuid::new_v4().to_string();
-    let event =
-        CallEvent { id: &event_id, app_id: &app.id, call_sid: &payload.call_sid, event_type, payload: &body, at: now };
-    state.store.record_call_event(&event, delivery.as_ref()).await?;
-    match &delivery {
+    let event = CallEvent {
+        id: Uuid::new_v4().to_string(),
+        app_id: app.id.clone(),
+        call_sid: payload.call_sid.clone(),
+        event_type: event_type.to_string(),
+        payload: body,
+        at: now,
+    };
+    let lease_until = if delivery.is_some() { state.outbox.lease_for(&app.id, now) } else { 0 };
+    let write = EventWrite { event, delivery, lease_until };
+    let queued = write.delivery.as_ref().map(|d| queued_delivery(&write.event, d));
+    let leased = state.store.record_call_event(write).await?;
+    match queued {
         Some(delivery) => {
-            tracing::info!(delivery_id = %delivery.id, call_sid = %payload.call_sid, event = event_type, "call event recorded; webhook queued");
-            state.wakeup.wake();
+            let id = delivery.id.clone();
+            tracing::info!(delivery_id = %id, call_sid = %payload.call_sid, event = event_type, leased, "call event recorded; webhook queued");
+            state.outbox.queued(delivery, leased);
+            Ok(Some(id))
         }
         None => {
-            tracing::info!(call_sid = %payload.call_sid, event = event_type, "call event recorded without a webhook")
+            tracing::info!(call_sid = %payload.call_sid, event = event_type, "call event recorded without a webhook");
+            Ok(None)
         }
     }
-    Ok(delivery.map(|d| d.id))
+}
+
+/// The delivery as the dispatcher sees it, just stored: pending, never attempted.
+fn queued_delivery(event: &CallEvent, delivery: &EventDelivery) -> DeliveryRow {
+    DeliveryRow {
+        seq: 0,
+        id: delivery.id.clone(),
+        app_id: event.app_id.clone(),
+        event_type: delivery.event_type.clone(),
+        url: delivery.url.clone(),
+        call_sid: event.call_sid.clone(),
+        payload: event.payload.clone(),
+        status: DeliveryStatus::Pending.as_str().to_string(),
+        attempts: 0,
+        next_attempt_at: event.at,
+        expires_at: delivery.expires_at,
+        last_response_code: None,
+        last_error: String::new(),
+        created_at: event.at,
+        delivered_at: None,
+    }
 }
 
 /// What Exotel reported about an outbound call.

@@ -77,6 +77,8 @@ pub struct Config {
     pub request_timeout: Duration,
     pub webhook_allow_private: bool,
     pub webhook_timeout: Duration,
+    /// Webhook attempts one app may have in flight at once in one process (a hanging receiver holds no more).
+    pub webhook_max_in_flight_per_app: usize,
     pub webhook_retry_schedule: Vec<Duration>,
     pub popup_deadline: Duration,
     /// How long finished deliveries stay in the log before they are purged.
@@ -228,6 +230,12 @@ impl Config {
                 10u64,
                 positive_int,
             )?),
+            webhook_max_in_flight_per_app: parse_or(
+                "WEBHOOK_MAX_IN_FLIGHT_PER_APP",
+                var("WEBHOOK_MAX_IN_FLIGHT_PER_APP"),
+                64usize,
+                positive_int,
+            )?,
             webhook_retry_schedule: parse_or(
                 "WEBHOOK_RETRY_SCHEDULE",
                 var("WEBHOOK_RETRY_SCHEDULE"),

@@ -6,6 +6,8 @@ pub mod api;
 pub mod app;
 /// Tokens: minting, hashing, and the extractors that prove who is asking.
 pub mod auth;
+/// Natural batching of concurrent database requests into one statement.
+pub mod batch;
 /// Call events: recording them and queueing their webhooks.
 pub mod calls;
 /// Command-line operations that do not need the HTTP server.

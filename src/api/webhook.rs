@@ -148,7 +148,7 @@ pub async fn retry(
             None => Err(ApiError::not_found(format!("no delivery {id:?} for this app"))),
         };
     };
-    state.wakeup.wake();
+    state.outbox.wake();
     tracing::info!(delivery_id = %id, "delivery queued again");
     Ok(Success(DeliveryBody::new(row, state.config.display_offset)))
 }

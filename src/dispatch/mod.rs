@@ -1,12 +1,14 @@
-//! The webhook dispatcher: claims due deliveries with a lease, sends them concurrently without
-//! holding a database connection, records each outcome, and retries on a schedule.
+//! The webhook dispatcher: sends the deliveries handed to it at once, claims the rest (retries,
+//! deliveries that waited their turn, other processes' expired leases) with a lease, sends them
+//! concurrently without holding a database connection, records each outcome, and retries on a schedule.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -17,10 +19,13 @@ use crate::store::{AttemptRecord, DeliveryRow, Store};
 use crate::telemetry;
 
 pub mod guard;
+mod outbox;
 mod recorder;
 pub mod schedule;
 pub mod sender;
 
+pub use outbox::Outbox;
+use outbox::Shared;
 use recorder::Recorder;
 use schedule::RetryPolicy;
 use sender::{Outgoing, Sender};
@@ -36,23 +41,13 @@ const SECRET_CACHE_SIZE: usize = 10_000;
 /// The fallback poll, for deliveries queued by other processes or coming due.
 const POLL_EVERY: Duration = Duration::from_millis(500);
 
-/// A handle to wake the dispatcher when a delivery is queued.
-#[derive(Clone, Default)]
-pub struct Wakeup(Arc<Notify>);
-
-impl Wakeup {
-    pub fn wake(&self) {
-        self.0.notify_one();
-    }
-}
-
 pub struct Dispatcher {
     store: Store,
     key: MasterKey,
     sender: Sender,
     policy: RetryPolicy,
-    lease: Duration,
-    wakeup: Wakeup,
+    outbox: Arc<Shared>,
+    intake: Mutex<Option<mpsc::UnboundedReceiver<DeliveryRow>>>,
     in_flight: Arc<Semaphore>,
     /// App secrets in clear, by app id, so that signing costs no database round trip.
     secrets: Mutex<HashMap<String, Arc<str>>>,
@@ -62,14 +57,15 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(store: Store, config: &Config, wakeup: Wakeup) -> Arc<Self> {
+    /// The dispatcher of `outbox`'s process. Only the first one made for an outbox takes its hand-offs.
+    pub fn new(store: Store, config: &Config, outbox: &Outbox) -> Arc<Self> {
+        let shared = outbox.shared().clone();
         Arc::new(Self {
             key: config.master_key.clone(),
             sender: Sender::new(config.webhook_timeout, config.webhook_allow_private),
             policy: RetryPolicy { schedule: config.webhook_retry_schedule.clone() },
-            // Long enough that a live attempt always finishes (or times out) before its lease ends.
-            lease: config.webhook_timeout * 2 + Duration::from_secs(10),
-            wakeup,
+            intake: Mutex::new(shared.attach()),
+            outbox: shared,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             secrets: Mutex::new(HashMap::new()),
             last_expiry_sweep: AtomicI64::new(0),
@@ -81,30 +77,76 @@ impl Dispatcher {
     /// Runs until `shutdown`, then waits for attempts in flight (bounded by the lease).
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         tracing::info!("webhook dispatcher started");
-        while !shutdown.is_cancelled() {
-            let claimed = match self.tick().await {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::warn!(%error, "webhook dispatcher could not claim deliveries; retrying");
-                    0
-                }
-            };
-            if claimed as i64 >= CLAIM_BATCH {
-                continue;
+        let mut intake = self.intake.lock().expect("intake lock").take();
+        let mut next_claim = Instant::now();
+        loop {
+            if Instant::now() >= next_claim {
+                let claimed = match self.tick().await {
+                    Ok(claimed) => claimed,
+                    Err(error) => {
+                        tracing::warn!(%error, "webhook dispatcher could not claim deliveries; retrying");
+                        0
+                    }
+                };
+                // A full batch means there is more to claim right away.
+                next_claim = Instant::now() + if claimed as i64 >= CLAIM_BATCH { Duration::ZERO } else { POLL_EVERY };
             }
             tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => break,
-                _ = self.wakeup.0.notified() => {}
-                _ = tokio::time::sleep(POLL_EVERY) => {}
+                _ = self.outbox.claim.notified() => next_claim = Instant::now(),
+                Some(delivery) = recv(&mut intake) => self.start_handed_off(delivery).await,
+                _ = tokio::time::sleep_until(next_claim) => {}
             }
         }
+        self.outbox.detach();
+        if let Some(intake) = intake.as_mut() {
+            self.release_unsent(intake).await;
+        }
         let drain = self.in_flight.acquire_many(MAX_IN_FLIGHT as u32);
-        if tokio::time::timeout(self.lease, drain).await.is_err() {
+        if tokio::time::timeout(self.outbox.lease, drain).await.is_err() {
             tracing::warn!(
                 "webhook dispatcher stopped with attempts in flight; their leases will expire and they will be retried"
             );
         }
         tracing::info!("webhook dispatcher stopped");
+    }
+
+    /// Hands back the leases of deliveries handed over but not started, so that the next process
+    /// to claim (another one, or this one restarted) need not wait for them to run out.
+    async fn release_unsent(&self, intake: &mut mpsc::UnboundedReceiver<DeliveryRow>) {
+        intake.close();
+        let mut ids = Vec::new();
+        while let Ok(delivery) = intake.try_recv() {
+            ids.push(delivery.id);
+        }
+        if ids.is_empty() {
+            return;
+        }
+        match self.store.release_leases(&ids).await {
+            Ok(()) => tracing::info!(count = ids.len(), "unsent webhook deliveries released for the next claim"),
+            Err(error) => tracing::warn!(%error, "unsent webhook deliveries stay leased until their leases end"),
+        }
+    }
+
+    /// Starts a delivery stored leased to this process: its app's slot is taken even past the limit.
+    async fn start_handed_off(self: &Arc<Self>, delivery: DeliveryRow) {
+        self.outbox.busy.take(&delivery.app_id);
+        self.spawn_attempt(delivery).await;
+    }
+
+    async fn spawn_attempt(self: &Arc<Self>, delivery: DeliveryRow) {
+        let permit = self.in_flight.clone().acquire_owned().await.expect("semaphore is never closed");
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            this.attempt(&delivery).await;
+            let app_was_full = this.outbox.busy.give_back(&delivery.app_id);
+            if app_was_full || this.outbox.take_waiting(&delivery.app_id, &delivery.call_sid, &delivery.url) {
+                // The app's backlog, or a later delivery of this call, can go now.
+                this.outbox.claim.notify_one();
+            }
+            drop(permit);
+        });
     }
 
     /// Expires overdue popups, claims a batch and starts its attempts; returns how many were claimed.
@@ -121,16 +163,21 @@ impl Dispatcher {
         if available == 0 {
             return Ok(0);
         }
-        let lease_until = now + self.lease.as_millis() as i64;
-        let batch = self.store.claim_due_deliveries(now, lease_until, available).await?;
+        let lease_until = now + self.outbox.lease.as_millis() as i64;
+        let full_apps = self.outbox.busy.full();
+        let batch = self.store.claim_due_deliveries(now, lease_until, available, &full_apps).await?;
         let claimed = batch.len();
+        let mut over_limit = Vec::new();
         for delivery in batch {
-            let permit = self.in_flight.clone().acquire_owned().await.expect("semaphore is never closed");
-            let this = Arc::clone(self);
-            tokio::spawn(async move {
-                this.attempt(delivery).await;
-                drop(permit);
-            });
+            if self.outbox.busy.try_take(&delivery.app_id) {
+                self.spawn_attempt(delivery).await;
+            } else {
+                over_limit.push(delivery.id);
+            }
+        }
+        if !over_limit.is_empty() {
+            // The claim took more of one app than it had room for; the rest wait for its next slot.
+            self.store.release_leases(&over_limit).await?;
         }
         Ok(claimed)
     }
@@ -153,7 +200,7 @@ impl Dispatcher {
         Ok(Some(secret))
     }
 
-    async fn attempt(&self, delivery: DeliveryRow) {
+    async fn attempt(&self, delivery: &DeliveryRow) {
         let span = tracing::info_span!("webhook", delivery_id = %delivery.id, app_id = %delivery.app_id, event = %delivery.event_type);
         let secret = match self.signing_secret(&delivery.app_id).await {
             Ok(Some(secret)) => secret,
@@ -163,6 +210,21 @@ impl Dispatcher {
                 return;
             }
         };
+        if delivery.expires_at.is_some_and(|deadline| deadline <= now_ms()) {
+            // Handed over, but its turn came too late: the phone has stopped ringing.
+            let now = now_ms();
+            let record = AttemptRecord {
+                status: DeliveryStatus::Expired,
+                response_code: None,
+                error: "not delivered before its deadline".to_string(),
+                next_attempt_at: now,
+                now,
+            };
+            if let Err(error) = self.recorder.record(&delivery.id, record).await {
+                tracing::warn!(parent: &span, %error, "could not mark the delivery expired; its lease will end");
+            }
+            return;
+        }
         let outgoing = Outgoing {
             delivery_id: &delivery.id,
             url: &delivery.url,
@@ -197,16 +259,21 @@ impl Dispatcher {
         match next.status {
             DeliveryStatus::Delivered => {
                 tracing::info!(parent: &span, latency_ms, code = attempt.response_code, "webhook delivered");
-                // A later delivery for the same call may have been waiting on this one.
-                self.wakeup.wake();
             }
             DeliveryStatus::Pending => {
                 tracing::info!(parent: &span, latency_ms, error = %attempt.error, attempt = delivery.attempts + 1, "webhook attempt failed; will retry")
             }
             DeliveryStatus::Dead | DeliveryStatus::Expired => {
                 tracing::warn!(parent: &span, status = next.status.as_str(), error = %attempt.error, "webhook given up");
-                self.wakeup.wake();
             }
         }
+    }
+}
+
+/// The next handed-off delivery; pending forever once there is no intake (a second dispatcher).
+async fn recv(intake: &mut Option<mpsc::UnboundedReceiver<DeliveryRow>>) -> Option<DeliveryRow> {
+    match intake {
+        Some(intake) => intake.recv().await,
+        None => std::future::pending().await,
     }
 }

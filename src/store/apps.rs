@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Store, StoreResult};
+use super::{Db, Store, StoreResult};
 use crate::crypto::Sealed;
 use crate::domain::user::last_ten_digits;
 
@@ -35,6 +35,14 @@ pub struct PassthruTarget {
     pub url: Option<String>,
     /// The agent the call was dialled to, `""` when none matches.
     pub app_user_id: String,
+}
+
+/// One passthru lookup: the app, the setting its type needs, and whom Exotel dialled.
+#[derive(Debug, Clone)]
+pub struct PassthruQuery {
+    pub app_id: String,
+    pub setting_key: String,
+    pub dialled: String,
 }
 
 /// The fields `PUT /app` may change; `None` keeps the stored value.
@@ -80,42 +88,86 @@ impl Store {
         Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(app_id).fetch_optional(pool).await)?)
     }
 
-    /// What Exotel's passthru needs, in one round trip: the app (no tenant check: the caller holds
-    /// no token), its URL for `setting_key`, and the agent `dialled` reached — the oldest mapping
-    /// whose SipId equals it or whose AgentNumber has the same last ten digits.
+    /// What Exotel's passthru needs, in one round trip (shared with the other passthrus being served
+    /// at the same moment): the app (no tenant check: the caller holds no token), its URL for
+    /// `setting_key`, and the agent `dialled` reached — the oldest mapping whose SipId equals it or
+    /// whose AgentNumber has the same last ten digits.
     pub async fn find_passthru_target(
         &self,
         app_id: &str,
         setting_key: &str,
         dialled: &str,
     ) -> StoreResult<Option<PassthruTarget>> {
+        let query = PassthruQuery {
+            app_id: app_id.to_string(),
+            setting_key: setting_key.to_string(),
+            dialled: dialled.to_string(),
+        };
+        match &self.batches {
+            Some(batches) => batches.passthru.call(query).await?,
+            None => Ok(self.find_passthru_targets(&[query]).await?.pop().flatten()),
+        }
+    }
+
+    /// Several passthru lookups in one statement; one answer per query, in order.
+    pub(super) async fn find_passthru_targets(
+        &self,
+        queries: &[PassthruQuery],
+    ) -> StoreResult<Vec<Option<PassthruTarget>>> {
         #[derive(FromRow)]
         struct Joined {
+            ord: i64,
             #[sqlx(flatten)]
             app: AppRow,
             setting_value: Option<String>,
             dialled_user: Option<String>,
         }
-        let sql = format!(
-            "SELECT {APP_COLUMNS}, \
-             (SELECT value FROM app_settings s WHERE s.app_id = apps.id AND s.key = $2) AS setting_value, \
-             (SELECT app_user_id FROM user_mappings m WHERE m.app_id = apps.id AND $3 <> '' \
-               AND (m.sip_id = $3 OR (m.agent_last10 = $4 AND $4 <> '')) ORDER BY m.seq LIMIT 1) AS dialled_user \
-             FROM apps WHERE id = $1"
+        // `i` holds the queries: app_id, setting, dialled, last10 and ord (1-based position).
+        let select = format!(
+            "SELECT i.ord, {APP_COLUMNS}, \
+             (SELECT value FROM app_settings s WHERE s.app_id = apps.id AND s.key = i.setting) AS setting_value, \
+             (SELECT app_user_id FROM user_mappings m WHERE m.app_id = apps.id AND i.dialled <> '' \
+               AND (m.sip_id = i.dialled OR (m.agent_last10 = i.last10 AND i.last10 <> '')) \
+               ORDER BY m.seq LIMIT 1) AS dialled_user"
         );
-        let last10 = last_ten_digits(dialled);
-        let row: Option<Joined> = on_reader!(self, |pool| sqlx::query_as(&sql)
-            .bind(app_id)
-            .bind(setting_key)
-            .bind(dialled)
-            .bind(&last10)
-            .fetch_optional(pool)
-            .await)?;
-        Ok(row.map(|j| PassthruTarget {
-            app: j.app,
-            url: j.setting_value,
-            app_user_id: j.dialled_user.unwrap_or_default(),
-        }))
+        let column = |pick: fn(&PassthruQuery) -> String| queries.iter().map(pick).collect::<Vec<String>>();
+        let (app_ids, settings, dialled, last10) = (
+            column(|q| q.app_id.clone()),
+            column(|q| q.setting_key.clone()),
+            column(|q| q.dialled.clone()),
+            column(|q| last_ten_digits(&q.dialled)),
+        );
+        let rows: Vec<Joined> = match &self.db {
+            Db::Postgres(pool) => {
+                let sql = format!(
+                    "{select} FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) \
+                     WITH ORDINALITY AS i(app_id, setting, dialled, last10, ord) JOIN apps ON apps.id = i.app_id"
+                );
+                sqlx::query_as(&sql).bind(app_ids).bind(settings).bind(dialled).bind(last10).fetch_all(pool).await?
+            }
+            Db::Sqlite { reader, .. } => {
+                let sql = format!(
+                    "{select} FROM (SELECT j.key + 1 AS ord, j.value ->> '$[0]' AS app_id, \
+                     j.value ->> '$[1]' AS setting, j.value ->> '$[2]' AS dialled, j.value ->> '$[3]' AS last10 \
+                     FROM json_each($1) j) AS i JOIN apps ON apps.id = i.app_id"
+                );
+                let rows: Vec<[&String; 4]> =
+                    (0..queries.len()).map(|n| [&app_ids[n], &settings[n], &dialled[n], &last10[n]]).collect();
+                let input = serde_json::to_string(&rows).expect("strings serialize");
+                sqlx::query_as(&sql).bind(input).fetch_all(reader).await?
+            }
+        };
+        let mut targets: Vec<Option<PassthruTarget>> = vec![None; queries.len()];
+        for row in rows {
+            if let Some(slot) = usize::try_from(row.ord - 1).ok().and_then(|n| targets.get_mut(n)) {
+                *slot = Some(PassthruTarget {
+                    app: row.app,
+                    url: row.setting_value,
+                    app_user_id: row.dialled_user.unwrap_or_default(),
+                });
+            }
+        }
+        Ok(targets)
     }
 
     /// Applies a partial update and returns the app as stored, or `None` when it is not this customer's.

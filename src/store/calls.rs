@@ -1,8 +1,9 @@
 //! The `calls` and `call_events` tables, written together with the webhook deliveries they cause.
 
+use std::collections::HashSet;
+
 use sqlx::FromRow;
 
-use super::deliveries::{NewDelivery, INSERT};
 use super::{Db, Store, StoreResult};
 
 /// The latest payload of a call, as JSON text.
@@ -17,14 +18,36 @@ pub struct CallRow {
 
 /// One thing that happened to a call.
 #[derive(Debug, Clone)]
-pub struct CallEvent<'a> {
-    pub id: &'a str,
-    pub app_id: &'a str,
-    pub call_sid: &'a str,
-    pub event_type: &'a str,
+pub struct CallEvent {
+    pub id: String,
+    pub app_id: String,
+    pub call_sid: String,
+    pub event_type: String,
     /// The call payload after the event, as JSON text.
-    pub payload: &'a str,
+    pub payload: String,
     pub at: i64,
+}
+
+/// The webhook delivery an event causes: the event's payload, for its app and call, to `url`.
+#[derive(Debug, Clone)]
+pub struct EventDelivery {
+    pub id: String,
+    /// The setting the URL came from: `popup`, `incomingCallHangup`, `missedCall` or `callback`.
+    pub event_type: String,
+    pub url: String,
+    /// When a popup stops being worth delivering.
+    pub expires_at: Option<i64>,
+}
+
+/// A call event to record, with the webhook delivery it causes (when the app has a URL for it).
+#[derive(Debug, Clone)]
+pub struct EventWrite {
+    pub event: CallEvent,
+    pub delivery: Option<EventDelivery>,
+    /// When not 0, the delivery is stored already leased to the writer until this time (unix ms),
+    /// so that it can be sent at once without being claimed, unless an earlier delivery for the
+    /// same call and URL is still pending: then it waits its turn and is claimed later.
+    pub lease_until: i64,
 }
 
 const UPSERT_CALL: &str =
@@ -32,40 +55,125 @@ const UPSERT_CALL: &str =
      ON CONFLICT (app_id, call_sid) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at";
 const INSERT_EVENT: &str =
     "INSERT INTO call_events (id, app_id, call_sid, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+/// The lease is taken only when nothing earlier for the same call and URL is pending.
+const INSERT_DELIVERY: &str =
+    "INSERT INTO webhook_deliveries (id, app_id, event_type, url, call_sid, payload, status, attempts, \
+     next_attempt_at, lease_until, expires_at, last_response_code, last_error, created_at, updated_at, delivered_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, \
+       CASE WHEN $9 > 0 AND ($5 = '' OR NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
+         WHERE e.app_id = $2 AND e.call_sid = $5 AND e.url = $4 AND e.status = 'pending')) THEN $9 ELSE 0 END, \
+       $8, NULL, '', $7, $7, NULL) \
+     RETURNING lease_until";
+
+/// Postgres writes a whole batch in one statement: the input arrives as parallel arrays, and
+/// data-modifying CTEs insert the events, upsert each call once (its latest event wins) and
+/// insert the deliveries, in input order so that `seq` follows it.
+const INSERT_BATCH_POSTGRES: &str = "WITH input AS ( \
+       SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], \
+         $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[]) \
+       WITH ORDINALITY AS i(event_id, app_id, call_sid, event_type, payload, at, \
+         delivery_id, delivery_type, url, expires_at, lease_until, ord)), \
+     events AS (INSERT INTO call_events (id, app_id, call_sid, event_type, payload, created_at) \
+       SELECT event_id, app_id, call_sid, event_type, payload, at FROM input ORDER BY ord), \
+     calls AS (INSERT INTO calls (app_id, call_sid, payload, created_at, updated_at) \
+       SELECT DISTINCT ON (app_id, call_sid) app_id, call_sid, payload, at, at FROM input \
+       WHERE call_sid <> '' ORDER BY app_id, call_sid, ord DESC \
+       ON CONFLICT (app_id, call_sid) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at) \
+     INSERT INTO webhook_deliveries (id, app_id, event_type, url, call_sid, payload, status, attempts, \
+       next_attempt_at, lease_until, expires_at, last_response_code, last_error, created_at, updated_at, delivered_at) \
+     SELECT i.delivery_id, i.app_id, i.delivery_type, i.url, i.call_sid, i.payload, 'pending', 0, i.at, \
+       CASE WHEN i.lease_until > 0 AND (i.call_sid = '' OR NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
+         WHERE e.app_id = i.app_id AND e.call_sid = i.call_sid AND e.url = i.url AND e.status = 'pending')) \
+       THEN i.lease_until ELSE 0 END, \
+       i.expires_at, NULL, '', i.at, i.at, NULL \
+     FROM input i WHERE i.delivery_id IS NOT NULL ORDER BY i.ord \
+     RETURNING id, lease_until";
 
 impl Store {
-    /// Records a call event, the call's latest payload and (when the app has a URL for it) the
-    /// webhook delivery, in one transaction: the delivery exists if and only if the event does.
-    pub async fn record_call_event(&self, event: &CallEvent<'_>, delivery: Option<&NewDelivery>) -> StoreResult<()> {
-        if let Db::Postgres(pool) = &self.db {
-            return record_call_event_in_one_statement(pool, event, delivery).await;
+    /// Records a call event, the call's latest payload and (when there is one) the webhook
+    /// delivery, atomically: the delivery exists if and only if the event does. Concurrent events
+    /// are written together, one commit for many (see [`crate::batch`]); events of one call are
+    /// written in the order they arrive. Returns whether the delivery was stored leased.
+    pub async fn record_call_event(&self, write: EventWrite) -> StoreResult<bool> {
+        match &self.batches {
+            Some(batches) => batches.event_shard(&write.event).call(write).await?,
+            None => Ok(self.record_call_events(std::slice::from_ref(&write)).await?[0]),
         }
-        on_writer!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            if !event.call_sid.is_empty() {
-                sqlx::query(UPSERT_CALL)
-                    .bind(event.app_id)
-                    .bind(event.call_sid)
-                    .bind(event.payload)
-                    .bind(event.at)
-                    .execute(&mut *tx)
+    }
+
+    /// Writes `writes` in one transaction; for each, whether its delivery was stored leased.
+    pub(super) async fn record_call_events(&self, writes: &[EventWrite]) -> StoreResult<Vec<bool>> {
+        let lease = leases_in_batch(writes);
+        match &self.db {
+            Db::Postgres(pool) => {
+                let text = |pick: fn(&EventWrite) -> String| writes.iter().map(pick).collect::<Vec<String>>();
+                let delivery_text = |pick: fn(&EventDelivery) -> String| {
+                    writes.iter().map(|w| w.delivery.as_ref().map(pick)).collect::<Vec<Option<String>>>()
+                };
+                let rows: Vec<(String, i64)> = sqlx::query_as(INSERT_BATCH_POSTGRES)
+                    .bind(text(|w| w.event.id.clone()))
+                    .bind(text(|w| w.event.app_id.clone()))
+                    .bind(text(|w| w.event.call_sid.clone()))
+                    .bind(text(|w| w.event.event_type.clone()))
+                    .bind(text(|w| w.event.payload.clone()))
+                    .bind(writes.iter().map(|w| w.event.at).collect::<Vec<i64>>())
+                    .bind(delivery_text(|d| d.id.clone()))
+                    .bind(delivery_text(|d| d.event_type.clone()))
+                    .bind(delivery_text(|d| d.url.clone()))
+                    .bind(writes.iter().map(|w| w.delivery.as_ref().and_then(|d| d.expires_at)).collect::<Vec<_>>())
+                    .bind(lease)
+                    .fetch_all(pool)
                     .await?;
+                let leased: HashSet<&str> =
+                    rows.iter().filter(|(_, lease)| *lease > 0).map(|(id, _)| id.as_str()).collect();
+                Ok(writes.iter().map(|w| w.delivery.as_ref().is_some_and(|d| leased.contains(d.id.as_str()))).collect())
             }
-            sqlx::query(INSERT_EVENT)
-                .bind(event.id)
-                .bind(event.app_id)
-                .bind(event.call_sid)
-                .bind(event.event_type)
-                .bind(event.payload)
-                .bind(event.at)
-                .execute(&mut *tx)
-                .await?;
-            if let Some(delivery) = delivery {
-                insert_delivery_query!(delivery).execute(&mut *tx).await?;
+            Db::Sqlite { writer, .. } => {
+                let mut tx = writer.begin().await?;
+                let mut leased = Vec::with_capacity(writes.len());
+                for (write, lease_until) in writes.iter().zip(lease) {
+                    let event = &write.event;
+                    if !event.call_sid.is_empty() {
+                        sqlx::query(UPSERT_CALL)
+                            .bind(&event.app_id)
+                            .bind(&event.call_sid)
+                            .bind(&event.payload)
+                            .bind(event.at)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    sqlx::query(INSERT_EVENT)
+                        .bind(&event.id)
+                        .bind(&event.app_id)
+                        .bind(&event.call_sid)
+                        .bind(&event.event_type)
+                        .bind(&event.payload)
+                        .bind(event.at)
+                        .execute(&mut *tx)
+                        .await?;
+                    let lease = match &write.delivery {
+                        Some(delivery) => {
+                            sqlx::query_scalar::<_, i64>(INSERT_DELIVERY)
+                                .bind(&delivery.id)
+                                .bind(&event.app_id)
+                                .bind(&delivery.event_type)
+                                .bind(&delivery.url)
+                                .bind(&event.call_sid)
+                                .bind(&event.payload)
+                                .bind(event.at)
+                                .bind(delivery.expires_at)
+                                .bind(lease_until)
+                                .fetch_one(&mut *tx)
+                                .await?
+                        }
+                        None => 0,
+                    };
+                    leased.push(lease > 0);
+                }
+                tx.commit().await?;
+                Ok(leased)
             }
-            tx.commit().await?;
-        });
-        Ok(())
+        }
     }
 
     pub async fn find_call(&self, app_id: &str, call_sid: &str) -> StoreResult<Option<CallRow>> {
@@ -75,41 +183,16 @@ impl Store {
     }
 }
 
-/// Postgres runs data-modifying CTEs as one atomic statement: the event, the call and the delivery
-/// are written in a single round trip instead of a five-step transaction.
-async fn record_call_event_in_one_statement(
-    pool: &sqlx::PgPool,
-    event: &CallEvent<'_>,
-    delivery: Option<&NewDelivery>,
-) -> StoreResult<()> {
-    let mut sql = String::from(
-        "WITH event AS (INSERT INTO call_events (id, app_id, call_sid, event_type, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6))",
-    );
-    if !event.call_sid.is_empty() {
-        sql.push_str(
-            ", call AS (INSERT INTO calls (app_id, call_sid, payload, created_at, updated_at) VALUES ($2, $3, $5, $6, $6) \
-             ON CONFLICT (app_id, call_sid) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at)",
-        );
-    }
-    match delivery {
-        Some(_) => sql.push_str(
-            " INSERT INTO webhook_deliveries (id, app_id, event_type, url, call_sid, payload, status, attempts, \
-             next_attempt_at, lease_until, expires_at, last_response_code, last_error, created_at, updated_at, delivered_at) \
-             VALUES ($7, $8, $9, $10, $11, $12, 'pending', 0, $13, 0, $14, NULL, '', $13, $13, NULL)",
-        ),
-        None => sql.push_str(" SELECT 1"),
-    }
-    let mut query = sqlx::query(&sql)
-        .bind(event.id)
-        .bind(event.app_id)
-        .bind(event.call_sid)
-        .bind(event.event_type)
-        .bind(event.payload)
-        .bind(event.at);
-    if let Some(delivery) = delivery {
-        query = bind_delivery!(query, delivery);
-    }
-    query.execute(pool).await?;
-    Ok(())
+/// The lease each write asks for, where only the first delivery of a call and URL in the batch
+/// may take one: the database cannot see the batch's own earlier rows when it checks.
+fn leases_in_batch(writes: &[EventWrite]) -> Vec<i64> {
+    let mut seen = HashSet::new();
+    writes
+        .iter()
+        .map(|write| match &write.delivery {
+            Some(_) if write.event.call_sid.is_empty() => write.lease_until,
+            Some(d) if seen.insert((&write.event.app_id, &write.event.call_sid, &d.url)) => write.lease_until,
+            _ => 0,
+        })
+        .collect()
 }

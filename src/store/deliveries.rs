@@ -92,33 +92,60 @@ impl Store {
         Ok(())
     }
 
-    /// Claims up to `limit` due deliveries until `lease_until`. A delivery waits while an earlier
-    /// one for the same call and URL is pending, so a call's webhooks arrive in order. On Postgres
-    /// concurrent claimers skip each other's rows (`SKIP LOCKED`); SQLite has a single writer.
-    pub async fn claim_due_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRow>> {
-        let lock = match self.db {
-            Db::Postgres(_) => "FOR UPDATE SKIP LOCKED",
-            Db::Sqlite { .. } => "",
+    /// Claims up to `limit` due deliveries until `lease_until`, leaving those of `skip_apps`
+    /// alone. A delivery waits while an earlier one for the same call and URL is pending, so a
+    /// call's webhooks arrive in order. On Postgres concurrent claimers skip each other's rows
+    /// (`SKIP LOCKED`); SQLite has a single writer.
+    pub async fn claim_due_deliveries(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        skip_apps: &[String],
+    ) -> StoreResult<Vec<DeliveryRow>> {
+        let (skip, lock) = match self.db {
+            Db::Postgres(_) => ("d.app_id <> ALL($4)", "FOR UPDATE SKIP LOCKED"),
+            Db::Sqlite { .. } => ("d.app_id NOT IN (SELECT value FROM json_each($4))", ""),
         };
         let sql = format!(
             "UPDATE webhook_deliveries SET lease_until = $2, updated_at = $1 WHERE id IN ( \
                SELECT d.id FROM webhook_deliveries d \
                WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.lease_until <= $1 \
-                 AND (d.expires_at IS NULL OR d.expires_at > $1) \
+                 AND (d.expires_at IS NULL OR d.expires_at > $1) AND {skip} \
                  AND (d.call_sid = '' OR NOT EXISTS ( \
                    SELECT 1 FROM webhook_deliveries e WHERE e.app_id = d.app_id AND e.call_sid = d.call_sid \
                    AND e.url = d.url AND e.seq < d.seq AND e.status = 'pending')) \
                ORDER BY d.next_attempt_at, d.seq LIMIT $3 {lock}) \
              RETURNING {COLUMNS}"
         );
-        let mut rows: Vec<DeliveryRow> = on_writer!(self, |pool| sqlx::query_as(&sql)
-            .bind(now)
-            .bind(lease_until)
-            .bind(limit)
-            .fetch_all(pool)
-            .await)?;
+        let mut rows: Vec<DeliveryRow> = match &self.db {
+            Db::Postgres(pool) => {
+                sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).bind(skip_apps).fetch_all(pool).await?
+            }
+            Db::Sqlite { writer, .. } => {
+                let skip_apps = serde_json::to_string(skip_apps).expect("strings serialize");
+                sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).bind(skip_apps).fetch_all(writer).await?
+            }
+        };
         rows.sort_by_key(|r| r.seq);
         Ok(rows)
+    }
+
+    /// Gives up this process's leases on deliveries it will not send, so that a claim takes them.
+    pub async fn release_leases(&self, ids: &[String]) -> StoreResult<()> {
+        match &self.db {
+            Db::Postgres(pool) => {
+                let sql = "UPDATE webhook_deliveries SET lease_until = 0 WHERE id = ANY($1) AND status = 'pending'";
+                sqlx::query(sql).bind(ids).execute(pool).await?;
+            }
+            Db::Sqlite { writer, .. } => {
+                let sql = "UPDATE webhook_deliveries SET lease_until = 0 \
+                           WHERE id IN (SELECT value FROM json_each($1)) AND status = 'pending'";
+                let ids = serde_json::to_string(ids).expect("strings serialize");
+                sqlx::query(sql).bind(ids).execute(writer).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Records the outcomes of attempts and releases their leases, in one write.

@@ -1,10 +1,14 @@
 //! Storage over SQLite or Postgres. All SQL lives here; every function takes its tenant first.
 
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::batch::Batcher;
 
 /// Runs `$body` with `$pool` bound to the pool that serves reads.
 macro_rules! on_reader {
@@ -35,8 +39,8 @@ mod settings;
 mod tokens;
 mod usermappings;
 
-pub use apps::{AppRow, AppUpdate, PassthruTarget};
-pub use calls::{CallEvent, CallRow};
+pub use apps::{AppRow, AppUpdate, PassthruQuery, PassthruTarget};
+pub use calls::{CallEvent, CallRow, EventDelivery, EventWrite};
 pub use customers::CustomerRow;
 pub use deliveries::{AttemptRecord, DeliveryRow, NewDelivery};
 pub use settings::SettingRow;
@@ -52,6 +56,11 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The statement serving a whole batch failed; every request in it gets the same error.
+    #[error("{0}")]
+    Batch(Arc<StoreError>),
+    #[error("the database worker has stopped")]
+    Stopped(#[from] crate::batch::Stopped),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -75,6 +84,96 @@ pub(crate) enum Db {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: Db,
+    /// The queues that batch the hot statements; `None` on the store the batch workers use.
+    batches: Option<Arc<Batches>>,
+}
+
+/// The statements whose concurrent calls are batched (see [`crate::batch`]).
+#[derive(Debug)]
+struct Batches {
+    tokens: Batcher<(String, i64), StoreResult<Option<TokenOwner>>>,
+    passthru: Batcher<PassthruQuery, StoreResult<Option<PassthruTarget>>>,
+    /// Event writes, sharded by call: one batch at a time per shard keeps a call's events in order.
+    events: Vec<Batcher<EventWrite, StoreResult<bool>>>,
+}
+
+/// The most requests one batch serves.
+const MAX_BATCH: usize = 128;
+/// How many read batches of one kind may run at once.
+const READ_SLOTS: usize = 4;
+/// How many event-write shards run at once on Postgres (SQLite has one writer, so one shard).
+const POSTGRES_EVENT_SHARDS: usize = 4;
+
+impl Batches {
+    fn start(store: &Store) -> Self {
+        let unbatched = Store { db: store.db.clone(), batches: None };
+        let shards = match store.db {
+            Db::Postgres(_) => POSTGRES_EVENT_SHARDS,
+            Db::Sqlite { .. } => 1,
+        };
+        let reads = unbatched.clone();
+        let tokens = Batcher::start(MAX_BATCH, READ_SLOTS, move |lookups: Vec<(String, i64)>| {
+            let store = reads.clone();
+            async move { per_request(lookups.len(), store.resolve_tokens(&lookups).await) }
+        });
+        let reads = unbatched.clone();
+        let passthru = Batcher::start(MAX_BATCH, READ_SLOTS, move |queries: Vec<PassthruQuery>| {
+            let store = reads.clone();
+            async move { per_request(queries.len(), store.find_passthru_targets(&queries).await) }
+        });
+        let events = (0..shards)
+            .map(|_| {
+                let writes = unbatched.clone();
+                Batcher::start(MAX_BATCH, 1, move |batch: Vec<EventWrite>| {
+                    let store = writes.clone();
+                    async move { store.record_call_events_isolated(&batch).await }
+                })
+            })
+            .collect();
+        Self { tokens, passthru, events }
+    }
+
+    /// The shard that writes `event`'s call.
+    fn event_shard(&self, event: &CallEvent) -> &Batcher<EventWrite, StoreResult<bool>> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (&event.app_id, &event.call_sid).hash(&mut hasher);
+        &self.events[(hasher.finish() % self.events.len() as u64) as usize]
+    }
+}
+
+/// Hands each request of a batch its own answer, or the batch's error.
+fn per_request<T>(count: usize, result: StoreResult<Vec<T>>) -> Vec<StoreResult<T>> {
+    match result {
+        Ok(answers) => answers.into_iter().map(Ok).collect(),
+        Err(error) => {
+            let error = Arc::new(error);
+            (0..count).map(|_| Err(StoreError::Batch(error.clone()))).collect()
+        }
+    }
+}
+
+impl Store {
+    fn new(db: Db) -> Self {
+        let mut store = Self { db, batches: None };
+        store.batches = Some(Arc::new(Batches::start(&store)));
+        store
+    }
+
+    /// Writes a batch of events; when the batch fails, each write is tried on its own, so one bad
+    /// write (its app deleted a moment ago) fails alone.
+    async fn record_call_events_isolated(&self, writes: &[EventWrite]) -> Vec<StoreResult<bool>> {
+        match self.record_call_events(writes).await {
+            Ok(leased) => leased.into_iter().map(Ok).collect(),
+            Err(error) if writes.len() == 1 => vec![Err(error)],
+            Err(_) => {
+                let mut results = Vec::with_capacity(writes.len());
+                for write in writes {
+                    results.push(self.record_call_events(std::slice::from_ref(write)).await.map(|leased| leased[0]));
+                }
+                results
+            }
+        }
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -115,7 +214,7 @@ impl Store {
             .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { db: Db::Sqlite { reader, writer } })
+        Ok(Self::new(Db::Sqlite { reader, writer }))
     }
 
     pub async fn connect_postgres(options: PgConnectOptions, max_connections: u32) -> StoreResult<Self> {
@@ -125,7 +224,7 @@ impl Store {
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
-        Ok(Self { db: Db::Postgres(pool) })
+        Ok(Self::new(Db::Postgres(pool)))
     }
 
     /// Applies pending migrations (safe to run from several processes at once on Postgres).

@@ -1,8 +1,10 @@
 //! The `tokens` table: token hashes and whom they authenticate.
 
+use std::collections::HashMap;
+
 use sqlx::FromRow;
 
-use super::{AppRow, CustomerRow, Store, StoreResult};
+use super::{AppRow, CustomerRow, Db, Store, StoreResult};
 use crate::crypto::Sealed;
 
 /// Whom a live token speaks for.
@@ -12,9 +14,19 @@ pub enum TokenOwner {
     App(AppRow),
 }
 
-/// One row of the token join: the customer always, the app for app tokens.
+/// The token join, without its filter: the customer always, the app for app tokens.
+const RESOLVE: &str = "SELECT t.hash, t.expires_at, t.customer_id, c.name AS c_name, c.email AS c_email, \
+     c.secret AS c_secret, c.created_at AS c_created_at, c.updated_at AS c_updated_at, t.app_id, a.name AS a_name, \
+     a.exotel_account_sid AS a_account_sid, a.exotel_api_key AS a_api_key, a.exotel_api_token AS a_api_token, \
+     a.exotel_domain AS a_domain, a.is_active AS a_is_active, a.secret AS a_secret, a.created_at AS a_created_at, \
+     a.updated_at AS a_updated_at \
+     FROM tokens t JOIN customers c ON c.id = t.customer_id LEFT JOIN apps a ON a.id = t.app_id";
+
+/// One row of the token join.
 #[derive(FromRow)]
 struct TokenJoin {
+    hash: String,
+    expires_at: i64,
     customer_id: String,
     c_name: String,
     c_email: String,
@@ -34,26 +46,27 @@ struct TokenJoin {
 }
 
 impl TokenJoin {
-    fn into_owner(self) -> TokenOwner {
-        match self.app_id {
+    fn to_owner(&self) -> TokenOwner {
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        match &self.app_id {
             Some(app_id) => TokenOwner::App(AppRow {
-                id: app_id,
-                customer_id: self.customer_id,
-                name: self.a_name.unwrap_or_default(),
-                exotel_account_sid: self.a_account_sid.unwrap_or_default(),
-                exotel_api_key: Sealed(self.a_api_key.unwrap_or_default()),
-                exotel_api_token: Sealed(self.a_api_token.unwrap_or_default()),
-                exotel_domain: self.a_domain.unwrap_or_default(),
+                id: app_id.clone(),
+                customer_id: self.customer_id.clone(),
+                name: text(&self.a_name),
+                exotel_account_sid: text(&self.a_account_sid),
+                exotel_api_key: Sealed(text(&self.a_api_key)),
+                exotel_api_token: Sealed(text(&self.a_api_token)),
+                exotel_domain: text(&self.a_domain),
                 is_active: self.a_is_active.unwrap_or_default(),
-                secret: Sealed(self.a_secret.unwrap_or_default()),
+                secret: Sealed(text(&self.a_secret)),
                 created_at: self.a_created_at.unwrap_or_default(),
                 updated_at: self.a_updated_at.unwrap_or_default(),
             }),
             None => TokenOwner::Customer(CustomerRow {
-                id: self.customer_id,
-                name: self.c_name,
-                email: self.c_email,
-                secret: Sealed(self.c_secret),
+                id: self.customer_id.clone(),
+                name: self.c_name.clone(),
+                email: self.c_email.clone(),
+                secret: Sealed(self.c_secret.clone()),
                 created_at: self.c_created_at,
                 updated_at: self.c_updated_at,
             }),
@@ -84,18 +97,35 @@ impl Store {
         Ok(())
     }
 
-    /// Resolves a live token to its owner in one round trip.
+    /// Resolves a live token to its owner in one round trip, shared with the other tokens being
+    /// resolved at the same moment (see [`crate::batch`]).
     pub async fn resolve_token(&self, hash: &str, now: i64) -> StoreResult<Option<TokenOwner>> {
-        let sql = "SELECT t.customer_id, c.name AS c_name, c.email AS c_email, c.secret AS c_secret, \
-                   c.created_at AS c_created_at, c.updated_at AS c_updated_at, t.app_id, a.name AS a_name, \
-                   a.exotel_account_sid AS a_account_sid, a.exotel_api_key AS a_api_key, \
-                   a.exotel_api_token AS a_api_token, a.exotel_domain AS a_domain, a.is_active AS a_is_active, \
-                   a.secret AS a_secret, a.created_at AS a_created_at, a.updated_at AS a_updated_at \
-                   FROM tokens t JOIN customers c ON c.id = t.customer_id LEFT JOIN apps a ON a.id = t.app_id \
-                   WHERE t.hash = $1 AND t.expires_at > $2";
-        let row: Option<TokenJoin> =
-            on_reader!(self, |pool| sqlx::query_as(sql).bind(hash).bind(now).fetch_optional(pool).await)?;
-        Ok(row.map(TokenJoin::into_owner))
+        match &self.batches {
+            Some(batches) => batches.tokens.call((hash.to_string(), now)).await?,
+            None => Ok(self.resolve_tokens(&[(hash.to_string(), now)]).await?.pop().flatten()),
+        }
+    }
+
+    /// Resolves several tokens, each live at its own `now`, in one statement; one answer per token.
+    pub(super) async fn resolve_tokens(&self, lookups: &[(String, i64)]) -> StoreResult<Vec<Option<TokenOwner>>> {
+        let hashes: Vec<&str> = lookups.iter().map(|(hash, _)| hash.as_str()).collect();
+        let earliest = lookups.iter().map(|(_, now)| *now).min().unwrap_or_default();
+        let rows: Vec<TokenJoin> = match &self.db {
+            Db::Postgres(pool) => {
+                let sql = format!("{RESOLVE} WHERE t.hash = ANY($1) AND t.expires_at > $2");
+                sqlx::query_as(&sql).bind(&hashes).bind(earliest).fetch_all(pool).await?
+            }
+            Db::Sqlite { reader, .. } => {
+                let sql = format!("{RESOLVE} WHERE t.hash IN (SELECT value FROM json_each($1)) AND t.expires_at > $2");
+                let hashes = serde_json::to_string(&hashes).expect("strings serialize");
+                sqlx::query_as(&sql).bind(hashes).bind(earliest).fetch_all(reader).await?
+            }
+        };
+        let found: HashMap<&str, &TokenJoin> = rows.iter().map(|row| (row.hash.as_str(), row)).collect();
+        Ok(lookups
+            .iter()
+            .map(|(hash, now)| found.get(hash.as_str()).filter(|row| row.expires_at > *now).map(|row| row.to_owner()))
+            .collect())
     }
 
     /// Removes tokens that expired before `now`; returns how many.

@@ -159,7 +159,7 @@ impl TestApp {
     /// Starts this app's webhook dispatcher (woken by its passthru handlers).
     pub fn start_dispatcher(&self) -> RunningDispatcher {
         let stop = CancellationToken::new();
-        let dispatcher = Dispatcher::new(self.state.store.clone(), &self.state.config, self.state.wakeup.clone());
+        let dispatcher = Dispatcher::new(self.state.store.clone(), &self.state.config, &self.state.outbox);
         tokio::spawn(dispatcher.run(stop.clone()));
         RunningDispatcher { _stop: DropGuard(stop) }
     }

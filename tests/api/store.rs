@@ -389,10 +389,10 @@ async fn a_later_delivery_for_the_same_call_and_url_is_not_claimed_while_an_earl
     store.insert_delivery(&delivery("other", "call-2", 1_000)).await.unwrap();
 
     let claimed: Vec<String> =
-        store.claim_due_deliveries(2_000, 60_000, 10).await.unwrap().into_iter().map(|d| d.id).collect();
+        store.claim_due_deliveries(2_000, 60_000, 10, &[]).await.unwrap().into_iter().map(|d| d.id).collect();
     assert_eq!(claimed, ["first", "other"]);
     assert!(
-        store.claim_due_deliveries(2_000, 60_000, 10).await.unwrap().is_empty(),
+        store.claim_due_deliveries(2_000, 60_000, 10, &[]).await.unwrap().is_empty(),
         "leased rows are not claimed twice"
     );
 
@@ -401,10 +401,10 @@ async fn a_later_delivery_for_the_same_call_and_url_is_not_claimed_while_an_earl
         .await
         .unwrap();
     let next: Vec<String> =
-        store.claim_due_deliveries(3_000, 60_000, 10).await.unwrap().into_iter().map(|d| d.id).collect();
+        store.claim_due_deliveries(3_000, 60_000, 10, &[]).await.unwrap().into_iter().map(|d| d.id).collect();
     assert_eq!(next, ["second"]);
     // A lease that ran out (its worker died) makes the row claimable again.
     let again: Vec<String> =
-        store.claim_due_deliveries(70_000, 130_000, 10).await.unwrap().into_iter().map(|d| d.id).collect();
+        store.claim_due_deliveries(70_000, 130_000, 10, &[]).await.unwrap().into_iter().map(|d| d.id).collect();
     assert_eq!(again, ["second", "other"]);
 }

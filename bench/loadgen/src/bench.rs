@@ -62,6 +62,17 @@ pub struct BenchArgs {
     /// How long to wait for queued webhooks to arrive after a passthru run.
     #[arg(long, default_value_t = 75.0)]
     pub drain_timeout: f64,
+    /// Run only these scenarios (comma-separated keys: healthz, token, app, usermapping_one,
+    /// usermapping_page, passthru); all when empty. For iterating on one hot path; the report
+    /// of a partial run has only those rows.
+    #[arg(long, default_value = "")]
+    pub only: String,
+}
+
+impl BenchArgs {
+    fn runs(&self, key: &str) -> bool {
+        self.only.trim().is_empty() || self.only.split(',').any(|k| k.trim() == key)
+    }
 }
 
 /// One line of the results table.
@@ -178,6 +189,9 @@ impl Bench {
 
     /// Closed loop then open loop for one plain HTTP scenario.
     async fn http_scenario(&mut self, key: &str, title: &str, gen: Gen) {
+        if !self.args.runs(key) {
+            return;
+        }
         eprintln!(
             "[{}] {title}: closed loop, {} connections, {}+{} s",
             self.args.backend, self.args.concurrency, self.args.warmup, self.args.duration
@@ -502,7 +516,9 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         )
         .await;
 
-    bench.passthru_scenarios().await?;
+    if args.runs("passthru") {
+        bench.passthru_scenarios().await?;
+    }
 
     let vmhwm = proc_status_kib(args.pid, "VmHWM:").unwrap_or(0);
     bench.notes.push(format!(

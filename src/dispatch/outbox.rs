@@ -1,0 +1,203 @@
+//! The outbox handle: how the rest of the server queues webhooks for this process's dispatcher.
+//!
+//! A delivery is stored already leased to this process when it can be sent at once (a dispatcher
+//! runs here, its app has room, and nothing earlier for its call is pending), and handed straight
+//! to the dispatcher: no claim query, no poll. Anything else stays unleased in the table, where the
+//! dispatcher's claim (woken, or on its poll) finds it; so does another process once a lease runs out.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify};
+
+use crate::config::Config;
+use crate::store::DeliveryRow;
+
+/// How many call keys the waiting set holds before it starts over (the poll catches the rest).
+const MAX_WAITING: usize = 10_000;
+
+/// Queues webhooks for this process's dispatcher; cheap to clone.
+#[derive(Clone)]
+pub struct Outbox {
+    shared: Arc<Shared>,
+}
+
+pub(super) struct Shared {
+    /// Wakes the dispatcher's claim.
+    pub(super) claim: Notify,
+    handoff: mpsc::UnboundedSender<DeliveryRow>,
+    /// The dispatcher's end of `handoff`, until one takes it.
+    intake: Mutex<Option<mpsc::UnboundedReceiver<DeliveryRow>>>,
+    /// True while a dispatcher runs in this process and takes hand-offs.
+    attached: AtomicBool,
+    pub(super) busy: AppSlots,
+    /// Calls (app, CallSid, URL, hashed) with a delivery stored unleased behind an earlier one:
+    /// when the earlier one finishes here, the claim is woken at once instead of at the next poll.
+    waiting: Mutex<HashSet<u64>>,
+    /// How long a delivery is leased to the process that sends it.
+    pub(super) lease: Duration,
+}
+
+impl Outbox {
+    pub fn new(config: &Config) -> Self {
+        let (handoff, intake) = mpsc::unbounded_channel();
+        Self {
+            shared: Arc::new(Shared {
+                claim: Notify::new(),
+                handoff,
+                intake: Mutex::new(Some(intake)),
+                attached: AtomicBool::new(false),
+                busy: AppSlots::new(config.webhook_max_in_flight_per_app),
+                waiting: Mutex::new(HashSet::new()),
+                // Long enough that a live attempt always finishes (or times out) before its lease ends.
+                lease: config.webhook_timeout * 2 + Duration::from_secs(10),
+            }),
+        }
+    }
+
+    pub(super) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The lease a new delivery of `app_id` should be stored with: until when this process will
+    /// have sent it, or 0 to leave it for a claim.
+    pub fn lease_for(&self, app_id: &str, now: i64) -> i64 {
+        if self.shared.attached.load(Ordering::Acquire) && self.shared.busy.has_room(app_id) {
+            now + self.shared.lease.as_millis() as i64
+        } else {
+            0
+        }
+    }
+
+    /// A delivery was stored: sends it now when it was stored leased, else makes sure a claim looks for it.
+    pub fn queued(&self, delivery: DeliveryRow, leased: bool) {
+        if leased {
+            if let Err(unsent) = self.shared.handoff.send(delivery) {
+                tracing::warn!(delivery_id = %unsent.0.id, "no dispatcher took the delivery; it is sent when its lease ends");
+            }
+            return;
+        }
+        if !delivery.call_sid.is_empty() {
+            let mut waiting = self.shared.waiting.lock().expect("waiting lock");
+            if waiting.len() >= MAX_WAITING {
+                waiting.clear();
+            }
+            waiting.insert(call_key(&delivery.app_id, &delivery.call_sid, &delivery.url));
+        }
+        self.wake();
+    }
+
+    /// Wakes the dispatcher's claim (a delivery was queued again, or is due).
+    pub fn wake(&self) {
+        self.shared.claim.notify_one();
+    }
+}
+
+impl Shared {
+    /// The dispatcher's end of the hand-off queue; only the first dispatcher gets it.
+    pub(super) fn attach(&self) -> Option<mpsc::UnboundedReceiver<DeliveryRow>> {
+        let intake = self.intake.lock().expect("intake lock").take()?;
+        self.attached.store(true, Ordering::Release);
+        Some(intake)
+    }
+
+    /// No more hand-offs: new deliveries are stored unleased from now on.
+    pub(super) fn detach(&self) {
+        self.attached.store(false, Ordering::Release);
+    }
+
+    /// Whether a later delivery of this call and URL was stored waiting on the one that just finished.
+    pub(super) fn take_waiting(&self, app_id: &str, call_sid: &str, url: &str) -> bool {
+        !call_sid.is_empty() && self.waiting.lock().expect("waiting lock").remove(&call_key(app_id, call_sid, url))
+    }
+}
+
+fn call_key(app_id: &str, call_sid: &str, url: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    (app_id, call_sid, url).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Attempts in flight per app, so that one tenant's slow or hanging receiver holds at most
+/// `limit` of the dispatcher's attempts and connections, and never starves the other tenants.
+pub(super) struct AppSlots {
+    limit: usize,
+    counts: Mutex<HashMap<String, usize>>,
+}
+
+impl AppSlots {
+    fn new(limit: usize) -> Self {
+        Self { limit: limit.max(1), counts: Mutex::new(HashMap::new()) }
+    }
+
+    pub(super) fn has_room(&self, app_id: &str) -> bool {
+        self.counts.lock().expect("slots lock").get(app_id).copied().unwrap_or(0) < self.limit
+    }
+
+    /// Takes a slot when the app has room.
+    pub(super) fn try_take(&self, app_id: &str) -> bool {
+        let mut counts = self.counts.lock().expect("slots lock");
+        let count = counts.entry(app_id.to_string()).or_insert(0);
+        if *count >= self.limit {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    /// Takes a slot even past the limit (a delivery already leased to this process must be sent).
+    pub(super) fn take(&self, app_id: &str) {
+        *self.counts.lock().expect("slots lock").entry(app_id.to_string()).or_insert(0) += 1;
+    }
+
+    /// Gives a slot back; true when the app was full, so that its unleased backlog can be claimed.
+    pub(super) fn give_back(&self, app_id: &str) -> bool {
+        let mut counts = self.counts.lock().expect("slots lock");
+        let Some(count) = counts.get_mut(app_id) else { return false };
+        let was_full = *count >= self.limit;
+        *count -= 1;
+        if *count == 0 {
+            counts.remove(app_id);
+        }
+        was_full
+    }
+
+    /// The apps with no room left, whose deliveries a claim must leave alone.
+    pub(super) fn full(&self) -> Vec<String> {
+        let counts = self.counts.lock().expect("slots lock");
+        counts.iter().filter(|(_, count)| **count >= self.limit).map(|(app, _)| app.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_app_has_room_until_its_limit_and_again_after_a_slot_is_given_back() {
+        let slots = AppSlots::new(2);
+        assert!(slots.try_take("a") && slots.try_take("a"));
+        assert!(!slots.try_take("a"), "the third attempt of a full app waits");
+        assert!(slots.has_room("b"), "another app is not affected");
+        assert_eq!(slots.full(), ["a"]);
+        assert!(slots.give_back("a"), "the app was full");
+        assert!(slots.has_room("a"));
+        assert!(!slots.give_back("a"));
+        assert!(slots.full().is_empty());
+    }
+
+    #[test]
+    fn a_leased_delivery_takes_a_slot_even_past_the_limit() {
+        let slots = AppSlots::new(1);
+        slots.take("a");
+        slots.take("a");
+        assert!(!slots.has_room("a"));
+        assert!(slots.give_back("a"));
+        assert!(slots.give_back("a"), "still full after the first slot came back");
+        assert!(slots.has_room("a"));
+    }
+}
