@@ -40,6 +40,9 @@ const EXPIRY_SWEEP_EVERY_MS: i64 = 1_000;
 const SECRET_CACHE_SIZE: usize = 10_000;
 /// The fallback poll, for deliveries queued by other processes or coming due.
 const POLL_EVERY: Duration = Duration::from_millis(500);
+/// The shortest pause between claims woken because a full app has room again: a tenant whose
+/// receiver hangs frees a slot with every timeout, and must not make the claim run nonstop.
+const ROOM_CLAIM_EVERY: Duration = Duration::from_millis(100);
 
 pub struct Dispatcher {
     store: Store,
@@ -79,8 +82,10 @@ impl Dispatcher {
         tracing::info!("webhook dispatcher started");
         let mut intake = self.intake.lock().expect("intake lock").take();
         let mut next_claim = Instant::now();
+        let mut last_claim = Instant::now();
         loop {
             if Instant::now() >= next_claim {
+                last_claim = Instant::now();
                 let claimed = match self.tick().await {
                     Ok(claimed) => claimed,
                     Err(error) => {
@@ -95,6 +100,7 @@ impl Dispatcher {
                 biased;
                 _ = shutdown.cancelled() => break,
                 _ = self.outbox.claim.notified() => next_claim = Instant::now(),
+                _ = self.outbox.room_freed.notified() => next_claim = next_claim.min(last_claim + ROOM_CLAIM_EVERY),
                 Some(delivery) = recv(&mut intake) => self.start_handed_off(delivery).await,
                 _ = tokio::time::sleep_until(next_claim) => {}
             }
@@ -140,9 +146,12 @@ impl Dispatcher {
         let this = Arc::clone(self);
         tokio::spawn(async move {
             this.attempt(&delivery).await;
-            let app_was_full = this.outbox.busy.give_back(&delivery.app_id);
-            if app_was_full || this.outbox.take_waiting(&delivery.app_id, &delivery.call_sid, &delivery.url) {
-                // The app's backlog, or a later delivery of this call, can go now.
+            if this.outbox.busy.give_back(&delivery.app_id) {
+                // The app's backlog can go now.
+                this.outbox.room_freed.notify_one();
+            }
+            if this.outbox.take_waiting(&delivery.app_id, &delivery.call_sid, &delivery.url) {
+                // A later delivery of this call was waiting for this one.
                 this.outbox.claim.notify_one();
             }
             drop(permit);
@@ -164,20 +173,12 @@ impl Dispatcher {
             return Ok(0);
         }
         let lease_until = now + self.outbox.lease.as_millis() as i64;
-        let full_apps = self.outbox.busy.full();
-        let batch = self.store.claim_due_deliveries(now, lease_until, available, &full_apps).await?;
+        let room = self.outbox.busy.room();
+        let batch = self.store.claim_due_deliveries(now, lease_until, available, &room).await?;
         let claimed = batch.len();
-        let mut over_limit = Vec::new();
         for delivery in batch {
-            if self.outbox.busy.try_take(&delivery.app_id) {
-                self.spawn_attempt(delivery).await;
-            } else {
-                over_limit.push(delivery.id);
-            }
-        }
-        if !over_limit.is_empty() {
-            // The claim took more of one app than it had room for; the rest wait for its next slot.
-            self.store.release_leases(&over_limit).await?;
+            self.outbox.busy.take(&delivery.app_id);
+            self.spawn_attempt(delivery).await;
         }
         Ok(claimed)
     }

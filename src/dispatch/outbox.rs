@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 
 use crate::config::Config;
-use crate::store::DeliveryRow;
+use crate::store::{AppRoom, DeliveryRow};
 
 /// How many call keys the waiting set holds before it starts over (the poll catches the rest).
 const MAX_WAITING: usize = 10_000;
@@ -29,6 +29,8 @@ pub struct Outbox {
 pub(super) struct Shared {
     /// Wakes the dispatcher's claim.
     pub(super) claim: Notify,
+    /// Wakes the dispatcher's claim, at a bounded rate, when an app that was full has room again.
+    pub(super) room_freed: Notify,
     handoff: mpsc::UnboundedSender<DeliveryRow>,
     /// The dispatcher's end of `handoff`, until one takes it.
     intake: Mutex<Option<mpsc::UnboundedReceiver<DeliveryRow>>>,
@@ -48,6 +50,7 @@ impl Outbox {
         Self {
             shared: Arc::new(Shared {
                 claim: Notify::new(),
+                room_freed: Notify::new(),
                 handoff,
                 intake: Mutex::new(Some(intake)),
                 attached: AtomicBool::new(false),
@@ -73,22 +76,21 @@ impl Outbox {
         }
     }
 
-    /// A delivery was stored: sends it now when it was stored leased, else makes sure a claim looks for it.
+    /// A delivery was stored: sends it now when it was stored leased. One stored unleased waits:
+    /// behind an earlier delivery of its call (the claim is woken when that one finishes here),
+    /// for room in its app (woken when a slot frees), or for the next poll.
     pub fn queued(&self, delivery: DeliveryRow, leased: bool) {
         if leased {
             if let Err(unsent) = self.shared.handoff.send(delivery) {
                 tracing::warn!(delivery_id = %unsent.0.id, "no dispatcher took the delivery; it is sent when its lease ends");
             }
-            return;
-        }
-        if !delivery.call_sid.is_empty() {
+        } else if !delivery.call_sid.is_empty() {
             let mut waiting = self.shared.waiting.lock().expect("waiting lock");
             if waiting.len() >= MAX_WAITING {
                 waiting.clear();
             }
             waiting.insert(call_key(&delivery.app_id, &delivery.call_sid, &delivery.url));
         }
-        self.wake();
     }
 
     /// Wakes the dispatcher's claim (a delivery was queued again, or is due).
@@ -138,18 +140,9 @@ impl AppSlots {
         self.counts.lock().expect("slots lock").get(app_id).copied().unwrap_or(0) < self.limit
     }
 
-    /// Takes a slot when the app has room.
-    pub(super) fn try_take(&self, app_id: &str) -> bool {
-        let mut counts = self.counts.lock().expect("slots lock");
-        let count = counts.entry(app_id.to_string()).or_insert(0);
-        if *count >= self.limit {
-            return false;
-        }
-        *count += 1;
-        true
-    }
-
-    /// Takes a slot even past the limit (a delivery already leased to this process must be sent).
+    /// Takes a slot, even past the limit: a delivery leased to this process must be sent. (A claim
+    /// takes no more of an app than [`AppSlots::room`] allowed, and a new delivery is stored leased
+    /// only while its app has room, so the limit is passed only by a race of a few.)
     pub(super) fn take(&self, app_id: &str) {
         *self.counts.lock().expect("slots lock").entry(app_id.to_string()).or_insert(0) += 1;
     }
@@ -166,10 +159,11 @@ impl AppSlots {
         was_full
     }
 
-    /// The apps with no room left, whose deliveries a claim must leave alone.
-    pub(super) fn full(&self) -> Vec<String> {
+    /// How many more attempts each app may start, for a claim.
+    pub(super) fn room(&self) -> AppRoom {
         let counts = self.counts.lock().expect("slots lock");
-        counts.iter().filter(|(_, count)| **count >= self.limit).map(|(app, _)| app.clone()).collect()
+        let room = |count: usize| self.limit.saturating_sub(count) as i64;
+        AppRoom { busy: counts.iter().map(|(app, count)| (app.clone(), room(*count))).collect(), idle: room(0) }
     }
 }
 
@@ -180,14 +174,18 @@ mod tests {
     #[test]
     fn an_app_has_room_until_its_limit_and_again_after_a_slot_is_given_back() {
         let slots = AppSlots::new(2);
-        assert!(slots.try_take("a") && slots.try_take("a"));
-        assert!(!slots.try_take("a"), "the third attempt of a full app waits");
+        slots.take("a");
+        assert!(slots.has_room("a"));
+        slots.take("a");
+        assert!(!slots.has_room("a"), "the third attempt of a full app waits");
         assert!(slots.has_room("b"), "another app is not affected");
-        assert_eq!(slots.full(), ["a"]);
+        let room = slots.room();
+        assert_eq!((room.busy, room.idle), (vec![("a".to_string(), 0)], 2));
         assert!(slots.give_back("a"), "the app was full");
         assert!(slots.has_room("a"));
+        assert_eq!(slots.room().busy, [("a".to_string(), 1)]);
         assert!(!slots.give_back("a"));
-        assert!(slots.full().is_empty());
+        assert!(slots.room().busy.is_empty(), "an app with nothing in flight is forgotten");
     }
 
     #[test]
@@ -196,6 +194,7 @@ mod tests {
         slots.take("a");
         slots.take("a");
         assert!(!slots.has_room("a"));
+        assert_eq!(slots.room().busy, [("a".to_string(), 0)]);
         assert!(slots.give_back("a"));
         assert!(slots.give_back("a"), "still full after the first slot came back");
         assert!(slots.has_room("a"));

@@ -122,11 +122,11 @@ impl Store {
             setting_value: Option<String>,
             dialled_user: Option<String>,
         }
-        // `i` holds the queries: app_id, setting, dialled, last10 and ord (1-based position).
+        // `i` holds the queries: app_id, setting, dialled, last10 and ord (1-based position); `a` the app.
         let select = format!(
             "SELECT i.ord, {APP_COLUMNS}, \
-             (SELECT value FROM app_settings s WHERE s.app_id = apps.id AND s.key = i.setting) AS setting_value, \
-             (SELECT app_user_id FROM user_mappings m WHERE m.app_id = apps.id AND i.dialled <> '' \
+             (SELECT value FROM app_settings s WHERE s.app_id = a.id AND s.key = i.setting) AS setting_value, \
+             (SELECT app_user_id FROM user_mappings m WHERE m.app_id = a.id AND i.dialled <> '' \
                AND (m.sip_id = i.dialled OR (m.agent_last10 = i.last10 AND i.last10 <> '')) \
                ORDER BY m.seq LIMIT 1) AS dialled_user"
         );
@@ -141,7 +141,8 @@ impl Store {
             Db::Postgres(pool) => {
                 let sql = format!(
                     "{select} FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) \
-                     WITH ORDINALITY AS i(app_id, setting, dialled, last10, ord) JOIN apps ON apps.id = i.app_id"
+                     WITH ORDINALITY AS i(app_id, setting, dialled, last10, ord) \
+                     CROSS JOIN LATERAL (SELECT * FROM apps WHERE apps.id = i.app_id LIMIT 1) a"
                 );
                 sqlx::query_as(&sql).bind(app_ids).bind(settings).bind(dialled).bind(last10).fetch_all(pool).await?
             }
@@ -149,7 +150,7 @@ impl Store {
                 let sql = format!(
                     "{select} FROM (SELECT j.key + 1 AS ord, j.value ->> '$[0]' AS app_id, \
                      j.value ->> '$[1]' AS setting, j.value ->> '$[2]' AS dialled, j.value ->> '$[3]' AS last10 \
-                     FROM json_each($1) j) AS i JOIN apps ON apps.id = i.app_id"
+                     FROM json_each($1) j) AS i JOIN apps a ON a.id = i.app_id"
                 );
                 let rows: Vec<[&String; 4]> =
                     (0..queries.len()).map(|n| [&app_ids[n], &settings[n], &dialled[n], &last10[n]]).collect();

@@ -71,9 +71,31 @@ macro_rules! insert_delivery_query {
     };
 }
 
+/// "Still pending", for statements that find their rows by id: spelled as "not finished" so that
+/// the planner looks the ids up in their unique index rather than walking the pending-only
+/// indexes (migration 0004), which can hold a long backlog.
+const UNFINISHED: &str = "status NOT IN ('delivered', 'dead', 'expired')";
+
+/// SQLite's record of one attempt (`UNFINISHED` spelled out).
 const RECORD_ATTEMPT: &str = "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
      last_response_code = $3, last_error = $4, next_attempt_at = $5, lease_until = 0, updated_at = $6, \
-     delivered_at = CASE WHEN $2 = 'delivered' THEN $6 ELSE delivered_at END WHERE id = $1 AND status = 'pending'";
+     delivered_at = CASE WHEN $2 = 'delivered' THEN $6 ELSE delivered_at END \
+     WHERE id = $1 AND status NOT IN ('delivered', 'dead', 'expired')";
+
+/// How many more deliveries each app may have claimed: `busy` lists the apps with attempts in
+/// flight and their room left (0: claim none of theirs); any other app may have `idle`.
+#[derive(Debug, Clone, Default)]
+pub struct AppRoom {
+    pub busy: Vec<(String, i64)>,
+    pub idle: i64,
+}
+
+impl AppRoom {
+    /// Room for `idle` deliveries of every app.
+    pub fn every_app(idle: i64) -> Self {
+        Self { busy: Vec::new(), idle }
+    }
+}
 
 /// What an attempt came to.
 #[derive(Debug, Clone)]
@@ -92,8 +114,8 @@ impl Store {
         Ok(())
     }
 
-    /// Claims up to `limit` due deliveries until `lease_until`, leaving those of `skip_apps`
-    /// alone. A delivery waits while an earlier one for the same call and URL is pending, so a
+    /// Claims up to `limit` due deliveries until `lease_until`, at most `room.of(app)` of any one
+    /// app. A delivery waits while an earlier one for the same call and URL is pending, so a
     /// call's webhooks arrive in order. On Postgres concurrent claimers skip each other's rows
     /// (`SKIP LOCKED`); SQLite has a single writer.
     pub async fn claim_due_deliveries(
@@ -101,30 +123,64 @@ impl Store {
         now: i64,
         lease_until: i64,
         limit: i64,
-        skip_apps: &[String],
+        room: &AppRoom,
     ) -> StoreResult<Vec<DeliveryRow>> {
-        let (skip, lock) = match self.db {
-            Db::Postgres(_) => ("d.app_id <> ALL($4)", "FOR UPDATE SKIP LOCKED"),
-            Db::Sqlite { .. } => ("d.app_id NOT IN (SELECT value FROM json_each($4))", ""),
+        // `claimable` is the expression of the index that holds exactly the pending rows, in the
+        // order they became claimable (migration 0004).
+        let (claimable, full, room_of, lock) = match self.db {
+            Db::Postgres(_) => (
+                "GREATEST(d.next_attempt_at, d.lease_until)",
+                "d.app_id <> ALL($4)",
+                "COALESCE((SELECT b.room FROM UNNEST($5::text[], $6::bigint[]) AS b(app_id, room) \
+                   WHERE b.app_id = ranked.app_id), $7)",
+                "FOR UPDATE SKIP LOCKED",
+            ),
+            Db::Sqlite { .. } => (
+                "max(d.next_attempt_at, d.lease_until)",
+                "d.app_id NOT IN (SELECT value FROM json_each($4))",
+                "COALESCE((SELECT b.value ->> '$[1]' FROM json_each($5) b WHERE b.value ->> '$[0]' = ranked.app_id), $6)",
+                "",
+            ),
         };
         let sql = format!(
             "UPDATE webhook_deliveries SET lease_until = $2, updated_at = $1 WHERE id IN ( \
-               SELECT d.id FROM webhook_deliveries d \
-               WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.lease_until <= $1 \
-                 AND (d.expires_at IS NULL OR d.expires_at > $1) AND {skip} \
-                 AND (d.call_sid = '' OR NOT EXISTS ( \
-                   SELECT 1 FROM webhook_deliveries e WHERE e.app_id = d.app_id AND e.call_sid = d.call_sid \
-                   AND e.url = d.url AND e.seq < d.seq AND e.status = 'pending')) \
-               ORDER BY d.next_attempt_at, d.seq LIMIT $3 {lock}) \
+               SELECT ranked.id FROM ( \
+                 SELECT c.id, c.app_id, row_number() OVER (PARTITION BY c.app_id ORDER BY c.claimable, c.seq) AS n \
+                 FROM ( \
+                   SELECT d.id, d.app_id, d.seq, {claimable} AS claimable FROM webhook_deliveries d \
+                   WHERE d.status = 'pending' AND {claimable} <= $1 \
+                     AND (d.expires_at IS NULL OR d.expires_at > $1) AND {full} \
+                     AND (d.call_sid = '' OR NOT EXISTS ( \
+                       SELECT 1 FROM webhook_deliveries e WHERE e.app_id = d.app_id AND e.call_sid = d.call_sid \
+                       AND e.url = d.url AND e.seq < d.seq AND e.status = 'pending')) \
+                   ORDER BY {claimable}, d.seq LIMIT $3 {lock}) c \
+               ) ranked WHERE ranked.n <= {room_of}) \
              RETURNING {COLUMNS}"
         );
+        let full: Vec<&str> = room.busy.iter().filter(|(_, n)| *n == 0).map(|(app, _)| app.as_str()).collect();
         let mut rows: Vec<DeliveryRow> = match &self.db {
             Db::Postgres(pool) => {
-                sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).bind(skip_apps).fetch_all(pool).await?
+                sqlx::query_as(&sql)
+                    .bind(now)
+                    .bind(lease_until)
+                    .bind(limit)
+                    .bind(full)
+                    .bind(room.busy.iter().map(|(app, _)| app.as_str()).collect::<Vec<_>>())
+                    .bind(room.busy.iter().map(|(_, n)| *n).collect::<Vec<i64>>())
+                    .bind(room.idle)
+                    .fetch_all(pool)
+                    .await?
             }
             Db::Sqlite { writer, .. } => {
-                let skip_apps = serde_json::to_string(skip_apps).expect("strings serialize");
-                sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).bind(skip_apps).fetch_all(writer).await?
+                sqlx::query_as(&sql)
+                    .bind(now)
+                    .bind(lease_until)
+                    .bind(limit)
+                    .bind(serde_json::to_string(&full).expect("strings serialize"))
+                    .bind(serde_json::to_string(&room.busy).expect("pairs serialize"))
+                    .bind(room.idle)
+                    .fetch_all(writer)
+                    .await?
             }
         };
         rows.sort_by_key(|r| r.seq);
@@ -135,14 +191,16 @@ impl Store {
     pub async fn release_leases(&self, ids: &[String]) -> StoreResult<()> {
         match &self.db {
             Db::Postgres(pool) => {
-                let sql = "UPDATE webhook_deliveries SET lease_until = 0 WHERE id = ANY($1) AND status = 'pending'";
-                sqlx::query(sql).bind(ids).execute(pool).await?;
+                let sql = format!("UPDATE webhook_deliveries SET lease_until = 0 WHERE id = ANY($1) AND {UNFINISHED}");
+                sqlx::query(&sql).bind(ids).execute(pool).await?;
             }
             Db::Sqlite { writer, .. } => {
-                let sql = "UPDATE webhook_deliveries SET lease_until = 0 \
-                           WHERE id IN (SELECT value FROM json_each($1)) AND status = 'pending'";
+                let sql = format!(
+                    "UPDATE webhook_deliveries SET lease_until = 0 WHERE id IN (SELECT value FROM json_each($1)) \
+                     AND {UNFINISHED}"
+                );
                 let ids = serde_json::to_string(ids).expect("strings serialize");
-                sqlx::query(sql).bind(ids).execute(writer).await?;
+                sqlx::query(&sql).bind(ids).execute(writer).await?;
             }
         }
         Ok(())
@@ -153,14 +211,16 @@ impl Store {
         match &self.db {
             Db::Postgres(pool) => {
                 // One statement for the whole batch: the outcomes arrive as parallel arrays.
-                let sql = "UPDATE webhook_deliveries d SET status = v.status, attempts = d.attempts + 1, \
-                           last_response_code = v.code, last_error = v.error, next_attempt_at = v.next_at, \
-                           lease_until = 0, updated_at = v.at, \
-                           delivered_at = CASE WHEN v.status = 'delivered' THEN v.at ELSE d.delivered_at END \
-                           FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[]) \
-                           AS v(id, status, code, error, next_at, at) \
-                           WHERE d.id = v.id AND d.status = 'pending'";
-                sqlx::query(sql)
+                let sql = format!(
+                    "UPDATE webhook_deliveries d SET status = v.status, attempts = d.attempts + 1, \
+                     last_response_code = v.code, last_error = v.error, next_attempt_at = v.next_at, \
+                     lease_until = 0, updated_at = v.at, \
+                     delivered_at = CASE WHEN v.status = 'delivered' THEN v.at ELSE d.delivered_at END \
+                     FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[]) \
+                     AS v(id, status, code, error, next_at, at) \
+                     WHERE d.id = v.id AND d.{UNFINISHED}"
+                );
+                sqlx::query(&sql)
                     .bind(records.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>())
                     .bind(records.iter().map(|(_, r)| r.status.as_str().to_string()).collect::<Vec<_>>())
                     .bind(records.iter().map(|(_, r)| r.response_code).collect::<Vec<_>>())

@@ -42,7 +42,7 @@ mod usermappings;
 pub use apps::{AppRow, AppUpdate, PassthruQuery, PassthruTarget};
 pub use calls::{CallEvent, CallRow, EventDelivery, EventWrite};
 pub use customers::CustomerRow;
-pub use deliveries::{AttemptRecord, DeliveryRow, NewDelivery};
+pub use deliveries::{AppRoom, AttemptRecord, DeliveryRow, NewDelivery};
 pub use settings::SettingRow;
 pub use tokens::TokenOwner;
 pub use usermappings::UserMappingRow;
@@ -218,6 +218,10 @@ impl Store {
     }
 
     pub async fn connect_postgres(options: PgConnectOptions, max_connections: u32) -> StoreResult<Self> {
+        // Every statement here is a short indexed lookup or write whose best plan does not depend
+        // on its parameter values; without this, Postgres plans the batch statements (arrays
+        // whose length it cannot know) afresh on every execution, a third of its CPU under load.
+        let options = options.options([("plan_cache_mode", "force_generic_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .test_before_acquire(false)

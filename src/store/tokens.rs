@@ -14,13 +14,12 @@ pub enum TokenOwner {
     App(AppRow),
 }
 
-/// The token join, without its filter: the customer always, the app for app tokens.
-const RESOLVE: &str = "SELECT t.hash, t.expires_at, t.customer_id, c.name AS c_name, c.email AS c_email, \
+/// What the token join returns: the customer always, the app for app tokens.
+const RESOLVED: &str = "SELECT t.hash, t.expires_at, t.customer_id, c.name AS c_name, c.email AS c_email, \
      c.secret AS c_secret, c.created_at AS c_created_at, c.updated_at AS c_updated_at, t.app_id, a.name AS a_name, \
      a.exotel_account_sid AS a_account_sid, a.exotel_api_key AS a_api_key, a.exotel_api_token AS a_api_token, \
      a.exotel_domain AS a_domain, a.is_active AS a_is_active, a.secret AS a_secret, a.created_at AS a_created_at, \
-     a.updated_at AS a_updated_at \
-     FROM tokens t JOIN customers c ON c.id = t.customer_id LEFT JOIN apps a ON a.id = t.app_id";
+     a.updated_at AS a_updated_at";
 
 /// One row of the token join.
 #[derive(FromRow)]
@@ -112,11 +111,20 @@ impl Store {
         let earliest = lookups.iter().map(|(_, now)| *now).min().unwrap_or_default();
         let rows: Vec<TokenJoin> = match &self.db {
             Db::Postgres(pool) => {
-                let sql = format!("{RESOLVE} WHERE t.hash = ANY($1) AND t.expires_at > $2");
+                // The LATERAL ... LIMIT 1 joins keep the generic plan on primary-key lookups.
+                let sql = format!(
+                    "{RESOLVED} FROM tokens t \
+                     CROSS JOIN LATERAL (SELECT * FROM customers WHERE customers.id = t.customer_id LIMIT 1) c \
+                     LEFT JOIN LATERAL (SELECT * FROM apps WHERE apps.id = t.app_id LIMIT 1) a ON true \
+                     WHERE t.hash = ANY($1) AND t.expires_at > $2"
+                );
                 sqlx::query_as(&sql).bind(&hashes).bind(earliest).fetch_all(pool).await?
             }
             Db::Sqlite { reader, .. } => {
-                let sql = format!("{RESOLVE} WHERE t.hash IN (SELECT value FROM json_each($1)) AND t.expires_at > $2");
+                let sql = format!(
+                    "{RESOLVED} FROM tokens t JOIN customers c ON c.id = t.customer_id LEFT JOIN apps a ON a.id = t.app_id \
+                     WHERE t.hash IN (SELECT value FROM json_each($1)) AND t.expires_at > $2"
+                );
                 let hashes = serde_json::to_string(&hashes).expect("strings serialize");
                 sqlx::query_as(&sql).bind(hashes).bind(earliest).fetch_all(reader).await?
             }

@@ -1,7 +1,7 @@
 //! The store on its own: customers, apps, tokens and settings, on SQLite (and Postgres under `pg-tests`).
 
 use integrations_core::crypto::Sealed;
-use integrations_core::store::{AppRow, AppUpdate, CustomerRow, Store, StoreError, TokenOwner};
+use integrations_core::store::{AppRoom, AppRow, AppUpdate, CustomerRow, Store, StoreError, TokenOwner};
 
 use crate::helpers::TestApp;
 
@@ -388,11 +388,16 @@ async fn a_later_delivery_for_the_same_call_and_url_is_not_claimed_while_an_earl
     store.insert_delivery(&delivery("second", "call-1", 1_000)).await.unwrap();
     store.insert_delivery(&delivery("other", "call-2", 1_000)).await.unwrap();
 
-    let claimed: Vec<String> =
-        store.claim_due_deliveries(2_000, 60_000, 10, &[]).await.unwrap().into_iter().map(|d| d.id).collect();
+    let claimed: Vec<String> = store
+        .claim_due_deliveries(2_000, 60_000, 10, &AppRoom::every_app(10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
     assert_eq!(claimed, ["first", "other"]);
     assert!(
-        store.claim_due_deliveries(2_000, 60_000, 10, &[]).await.unwrap().is_empty(),
+        store.claim_due_deliveries(2_000, 60_000, 10, &AppRoom::every_app(10)).await.unwrap().is_empty(),
         "leased rows are not claimed twice"
     );
 
@@ -400,11 +405,21 @@ async fn a_later_delivery_for_the_same_call_and_url_is_not_claimed_while_an_earl
         .record_attempt("first", &finished(integrations_core::domain::call::DeliveryStatus::Delivered, 3_000))
         .await
         .unwrap();
-    let next: Vec<String> =
-        store.claim_due_deliveries(3_000, 60_000, 10, &[]).await.unwrap().into_iter().map(|d| d.id).collect();
+    let next: Vec<String> = store
+        .claim_due_deliveries(3_000, 60_000, 10, &AppRoom::every_app(10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
     assert_eq!(next, ["second"]);
     // A lease that ran out (its worker died) makes the row claimable again.
-    let again: Vec<String> =
-        store.claim_due_deliveries(70_000, 130_000, 10, &[]).await.unwrap().into_iter().map(|d| d.id).collect();
+    let again: Vec<String> = store
+        .claim_due_deliveries(70_000, 130_000, 10, &AppRoom::every_app(10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
     assert_eq!(again, ["second", "other"]);
 }
