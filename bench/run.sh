@@ -15,6 +15,8 @@ OPEN_DURATION=${BENCH_OPEN_DURATION:-5}
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
 RATE=${BENCH_RATE:-500}
 ONLY=${BENCH_ONLY:-}
+# Keep the seeded Postgres database afterwards (its name is printed), to look into a result.
+KEEP_DB=${BENCH_KEEP_DB:-}
 # The data set (defaults: 100 customers x 10 apps, 100 users and 100 tokens per app).
 SIZES=(--customers "${BENCH_CUSTOMERS:-100}" --apps-per-customer "${BENCH_APPS_PER_CUSTOMER:-10}"
     --users-per-app "${BENCH_USERS_PER_APP:-100}" --tokens-per-app "${BENCH_TOKENS_PER_APP:-100}")
@@ -149,7 +151,11 @@ for backend in $BACKENDS; do
         pg_settings=$(psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -qAt -c "SHOW server_version" \
             -c "SHOW fsync" -c "SHOW synchronous_commit" -c "SHOW shared_buffers" | paste -sd' ')
         run_backend postgres "postgres://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB"
-        psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -qAtc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null
+        if [ -n "$KEEP_DB" ]; then
+            log "postgres: keeping database $PG_DB (BENCH_KEEP_DB)"
+        else
+            psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -qAtc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null
+        fi
         PG_DB=
         startup_args+=(--startup "Postgres, fresh database (migrations included)=$OUT/ready-postgres.json")
         report_args+=(--result "$OUT/postgres.json")

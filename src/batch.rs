@@ -1,24 +1,31 @@
 //! Natural batching: requests that arrive while the database is busy are served together, by one
 //! statement, instead of one round trip (and, for writes, one commit) each.
 //!
-//! Nothing waits on a timer. A request that finds a free slot is sent at once, alone; only the
-//! requests that arrive while every slot is busy queue up, and the next free slot takes all of
-//! them (up to a cap). Under light load a call costs what it did unbatched; under heavy load the
-//! batches grow and the cost per request falls.
+//! Nothing waits on a timer. A request that finds a free slot is served at once, alone, in its
+//! caller's own task (no hand-over to another task, which on an idle machine costs a thread
+//! wake-up). Only the requests that arrive while every slot is busy queue up; the next slot to
+//! free takes all of them (up to a cap) in a task of its own, so that no caller's cancellation
+//! can abandon another's request. Under light load a call costs what it did unbatched; under
+//! heavy load the batches grow and the cost per request falls.
 
+use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::oneshot;
+
+type BatchFuture<O> = Pin<Box<dyn Future<Output = Vec<O>> + Send>>;
+type RunBatch<I, O> = dyn Fn(Vec<I>) -> BatchFuture<O> + Send + Sync;
 
 /// A queue in front of one batch operation; cheap to clone.
 pub struct Batcher<I, O> {
-    queue: mpsc::Sender<Job<I, O>>,
+    shared: Arc<Shared<I, O>>,
 }
 
 impl<I, O> Clone for Batcher<I, O> {
     fn clone(&self) -> Self {
-        Self { queue: self.queue.clone() }
+        Self { shared: self.shared.clone() }
     }
 }
 
@@ -28,84 +35,141 @@ impl<I, O> std::fmt::Debug for Batcher<I, O> {
     }
 }
 
+struct Shared<I, O> {
+    run: Box<RunBatch<I, O>>,
+    max_batch: usize,
+    slots: usize,
+    state: Mutex<State<I, O>>,
+}
+
+struct State<I, O> {
+    /// Slots serving a batch now.
+    busy: usize,
+    waiting: VecDeque<Job<I, O>>,
+}
+
 struct Job<I, O> {
     input: I,
     reply: oneshot::Sender<O>,
 }
 
-/// The batch task has stopped (its runtime is shutting down) or dropped the request.
+/// The request was dropped unanswered: its batch task panicked, or the runtime is shutting down.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the batch worker has stopped")]
 pub struct Stopped;
 
 impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
-    /// Starts the task that serves batches with `run`, which must return one output per input, in
-    /// order. At most `slots` batches run at once, each of at most `max_batch` inputs. With one
-    /// slot, batches run strictly one after another, so requests are served in arrival order.
-    pub fn start<F, Fut>(max_batch: usize, slots: usize, run: F) -> Self
+    /// A batcher serving batches with `run`, which must return one output per input, in order.
+    /// At most `slots` batches run at once, each of at most `max_batch` inputs. With one slot,
+    /// batches run strictly one after another, so requests are served in arrival order.
+    pub fn new<F, Fut>(max_batch: usize, slots: usize, run: F) -> Self
     where
         F: Fn(Vec<I>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Vec<O>> + Send + 'static,
     {
-        let max_batch = max_batch.max(1);
-        let slots = slots.max(1);
-        let (queue, jobs) = mpsc::channel(max_batch * slots * 4);
-        tokio::spawn(serve(jobs, max_batch, slots, Arc::new(run)));
-        Self { queue }
+        let run: Box<RunBatch<I, O>> = Box::new(move |inputs| Box::pin(run(inputs)));
+        Self {
+            shared: Arc::new(Shared {
+                run,
+                max_batch: max_batch.max(1),
+                slots: slots.max(1),
+                state: Mutex::new(State { busy: 0, waiting: VecDeque::new() }),
+            }),
+        }
     }
 
-    /// Queues `input` and waits for its output.
+    /// Serves `input`, alone when a slot is free, else with the requests waiting beside it.
     pub async fn call(&self, input: I) -> Result<O, Stopped> {
-        let (reply, output) = oneshot::channel();
-        self.queue.send(Job { input, reply }).await.map_err(|_| Stopped)?;
-        output.await.map_err(|_| Stopped)
+        let input = {
+            let mut state = self.shared.state.lock().expect("batcher lock");
+            if state.busy < self.shared.slots && state.waiting.is_empty() {
+                state.busy += 1;
+                Ok(input)
+            } else {
+                let (reply, output) = oneshot::channel();
+                state.waiting.push_back(Job { input, reply });
+                Err(output)
+            }
+        };
+        match input {
+            Ok(input) => {
+                // The slot is handed on even if this caller is dropped mid-batch.
+                let slot = Slot(self.shared.clone());
+                let output = (self.shared.run)(vec![input]).await.pop().ok_or(Stopped);
+                drop(slot);
+                output
+            }
+            Err(output) => output.await.map_err(|_| Stopped),
+        }
     }
 }
 
-async fn serve<I, O, F, Fut>(mut jobs: mpsc::Receiver<Job<I, O>>, max_batch: usize, slots: usize, run: Arc<F>)
-where
-    I: Send + 'static,
-    O: Send + 'static,
-    F: Fn(Vec<I>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Vec<O>> + Send + 'static,
-{
-    let free = Arc::new(Semaphore::new(slots));
-    let mut batch = Vec::with_capacity(max_batch);
-    loop {
-        let slot = free.clone().acquire_owned().await.expect("the semaphore is never closed");
-        if jobs.recv_many(&mut batch, max_batch).await == 0 {
-            return; // every handle is gone
-        }
-        let (inputs, replies): (Vec<I>, Vec<oneshot::Sender<O>>) =
-            batch.drain(..).map(|job| (job.input, job.reply)).unzip();
-        let work = run(inputs);
-        tokio::spawn(async move {
-            let outputs = work.await;
-            debug_assert_eq!(outputs.len(), replies.len(), "a batch returns one output per input");
-            // A reply whose caller gave up (a timed-out request) is simply not read.
-            for (reply, output) in replies.into_iter().zip(outputs) {
-                let _ = reply.send(output);
+/// A busy slot: when its batch ends it takes the waiting requests, if any, else frees itself.
+struct Slot<I: Send + 'static, O: Send + 'static>(Arc<Shared<I, O>>);
+
+impl<I: Send + 'static, O: Send + 'static> Drop for Slot<I, O> {
+    fn drop(&mut self) {
+        let batch = self.0.next_batch();
+        if !batch.is_empty() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => drop(runtime.spawn(serve_waiting(self.0.clone(), batch))),
+                // No runtime left to serve them: dropping the batch answers its callers `Stopped`.
+                Err(_) => self.0.free_slot(),
             }
-            drop(slot);
-        });
+        }
+    }
+}
+
+impl<I, O> Shared<I, O> {
+    /// The next batch for a slot whose batch just ended; empty (and the slot freed) when none waits.
+    fn next_batch(&self) -> Vec<Job<I, O>> {
+        let mut state = self.state.lock().expect("batcher lock");
+        let take = state.waiting.len().min(self.max_batch);
+        if take == 0 {
+            state.busy -= 1;
+        }
+        state.waiting.drain(..take).collect()
+    }
+
+    fn free_slot(&self) {
+        self.state.lock().expect("batcher lock").busy -= 1;
+    }
+}
+
+/// Serves waiting requests, batch after batch, until none waits; then frees the slot.
+async fn serve_waiting<I: Send + 'static, O: Send + 'static>(shared: Arc<Shared<I, O>>, mut batch: Vec<Job<I, O>>) {
+    while !batch.is_empty() {
+        let (inputs, replies): (Vec<I>, Vec<oneshot::Sender<O>>) =
+            batch.into_iter().map(|job| (job.input, job.reply)).unzip();
+        let outputs = (shared.run)(inputs).await;
+        debug_assert_eq!(outputs.len(), replies.len(), "a batch returns one output per input");
+        // A reply whose caller gave up (a timed-out request) is simply not read.
+        for (reply, output) in replies.into_iter().zip(outputs) {
+            let _ = reply.send(output);
+        }
+        batch = shared.next_batch();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
     use std::time::Duration;
 
     use super::*;
 
     #[tokio::test]
     async fn each_caller_gets_the_output_of_its_own_input() {
-        let batcher = Batcher::start(8, 2, |inputs: Vec<u32>| async move { inputs.iter().map(|i| i * 10).collect() });
-        let calls = (0..50).map(|i| {
-            let batcher = batcher.clone();
-            tokio::spawn(async move { (i, batcher.call(i).await.unwrap()) })
+        let batcher = Batcher::new(8, 2, |inputs: Vec<u32>| async move {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            inputs.iter().map(|i| i * 10).collect()
         });
+        let calls: Vec<_> = (0..50)
+            .map(|i| {
+                let batcher = batcher.clone();
+                tokio::spawn(async move { (i, batcher.call(i).await.unwrap()) })
+            })
+            .collect();
         for call in calls {
             let (input, output) = call.await.unwrap();
             assert_eq!(output, input * 10);
@@ -116,7 +180,7 @@ mod tests {
     async fn requests_that_arrive_while_the_slot_is_busy_share_the_next_batch() {
         let sizes = Arc::new(Mutex::new(Vec::new()));
         let seen = sizes.clone();
-        let batcher = Batcher::start(100, 1, move |inputs: Vec<u32>| {
+        let batcher = Batcher::new(100, 1, move |inputs: Vec<u32>| {
             seen.lock().unwrap().push(inputs.len());
             async move {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -146,7 +210,7 @@ mod tests {
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         let (r, p) = (running.clone(), peak.clone());
-        let batcher = Batcher::start(1, 3, move |inputs: Vec<u32>| {
+        let batcher = Batcher::new(1, 3, move |inputs: Vec<u32>| {
             let (r, p) = (r.clone(), p.clone());
             async move {
                 let now = r.fetch_add(1, Ordering::SeqCst) + 1;
@@ -169,16 +233,50 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn one_slot_serves_requests_in_arrival_order() {
+    async fn one_slot_serves_concurrent_requests_in_arrival_order() {
         let order = Arc::new(Mutex::new(Vec::new()));
         let seen = order.clone();
-        let batcher = Batcher::start(4, 1, move |inputs: Vec<u32>| {
+        let batcher = Batcher::new(4, 1, move |inputs: Vec<u32>| {
             seen.lock().unwrap().extend(inputs.iter().copied());
-            async move { inputs }
+            async move {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                inputs
+            }
         });
+        let mut calls = Vec::new();
         for i in 0..40 {
-            batcher.call(i).await.unwrap();
+            let batcher = batcher.clone();
+            calls.push(tokio::spawn(async move { batcher.call(i).await }));
+            // Let each request reach the queue before the next is made.
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_micros(100)).await;
+        }
+        for call in calls {
+            call.await.unwrap().unwrap();
         }
         assert_eq!(*order.lock().unwrap(), (0..40).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_caller_dropped_mid_batch_does_not_strand_the_requests_behind_it() {
+        let batcher = Batcher::new(10, 1, |inputs: Vec<u32>| async move {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            inputs
+        });
+        let leader = tokio::spawn({
+            let batcher = batcher.clone();
+            async move { batcher.call(1).await }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let follower = tokio::spawn({
+            let batcher = batcher.clone();
+            async move { batcher.call(2).await }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        leader.abort();
+
+        let answer = tokio::time::timeout(Duration::from_secs(2), follower).await.expect("the follower was served");
+        assert_eq!(answer.unwrap().unwrap(), 2);
+        assert_eq!(batcher.call(3).await.unwrap(), 3, "the slot was freed for the next caller");
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -63,7 +63,7 @@ impl Dispatcher {
     /// The dispatcher of `outbox`'s process. Only the first one made for an outbox takes its hand-offs.
     pub fn new(store: Store, config: &Config, outbox: &Outbox) -> Arc<Self> {
         let shared = outbox.shared().clone();
-        Arc::new(Self {
+        let dispatcher = Arc::new(Self {
             key: config.master_key.clone(),
             sender: Sender::new(config.webhook_timeout, config.webhook_allow_private),
             policy: RetryPolicy { schedule: config.webhook_retry_schedule.clone() },
@@ -74,7 +74,11 @@ impl Dispatcher {
             last_expiry_sweep: AtomicI64::new(0),
             recorder: Recorder::start(store.clone()),
             store,
-        })
+        });
+        if dispatcher.intake.lock().expect("intake lock").is_some() {
+            dispatcher.outbox.set_dispatcher(&dispatcher);
+        }
+        dispatcher
     }
 
     /// Runs until `shutdown`, then waits for attempts in flight (bounded by the lease).
@@ -141,8 +145,23 @@ impl Dispatcher {
         self.spawn_attempt(delivery).await;
     }
 
+    /// Starts a delivery stored leased to this process right away, from the task that stored it,
+    /// when an attempt slot is free; hands it back otherwise (the dispatcher's queue then takes it).
+    pub(crate) fn try_start(self: &Arc<Self>, delivery: DeliveryRow) -> Option<DeliveryRow> {
+        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+            return Some(delivery);
+        };
+        self.outbox.busy.take(&delivery.app_id);
+        self.spawn_with_permit(permit, delivery);
+        None
+    }
+
     async fn spawn_attempt(self: &Arc<Self>, delivery: DeliveryRow) {
         let permit = self.in_flight.clone().acquire_owned().await.expect("semaphore is never closed");
+        self.spawn_with_permit(permit, delivery);
+    }
+
+    fn spawn_with_permit(self: &Arc<Self>, permit: OwnedSemaphorePermit, delivery: DeliveryRow) {
         let this = Arc::clone(self);
         tokio::spawn(async move {
             this.attempt(&delivery).await;

@@ -9,11 +9,12 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
+use super::Dispatcher;
 use crate::config::Config;
 use crate::store::{AppRoom, DeliveryRow};
 
@@ -36,6 +37,8 @@ pub(super) struct Shared {
     intake: Mutex<Option<mpsc::UnboundedReceiver<DeliveryRow>>>,
     /// True while a dispatcher runs in this process and takes hand-offs.
     attached: AtomicBool,
+    /// The dispatcher that took the hand-offs, to start attempts without a queue hop.
+    dispatcher: OnceLock<Weak<Dispatcher>>,
     pub(super) busy: AppSlots,
     /// Calls (app, CallSid, URL, hashed) with a delivery stored unleased behind an earlier one:
     /// when the earlier one finishes here, the claim is woken at once instead of at the next poll.
@@ -54,6 +57,7 @@ impl Outbox {
                 handoff,
                 intake: Mutex::new(Some(intake)),
                 attached: AtomicBool::new(false),
+                dispatcher: OnceLock::new(),
                 busy: AppSlots::new(config.webhook_max_in_flight_per_app),
                 waiting: Mutex::new(HashSet::new()),
                 // Long enough that a live attempt always finishes (or times out) before its lease ends.
@@ -81,6 +85,13 @@ impl Outbox {
     /// for room in its app (woken when a slot frees), or for the next poll.
     pub fn queued(&self, delivery: DeliveryRow, leased: bool) {
         if leased {
+            let delivery = match self.shared.dispatcher.get().and_then(Weak::upgrade) {
+                Some(dispatcher) => match dispatcher.try_start(delivery) {
+                    None => return,
+                    Some(delivery) => delivery,
+                },
+                None => delivery,
+            };
             if let Err(unsent) = self.shared.handoff.send(delivery) {
                 tracing::warn!(delivery_id = %unsent.0.id, "no dispatcher took the delivery; it is sent when its lease ends");
             }
@@ -105,6 +116,10 @@ impl Shared {
         let intake = self.intake.lock().expect("intake lock").take()?;
         self.attached.store(true, Ordering::Release);
         Some(intake)
+    }
+
+    pub(super) fn set_dispatcher(&self, dispatcher: &Arc<Dispatcher>) {
+        let _ = self.dispatcher.set(Arc::downgrade(dispatcher));
     }
 
     /// No more hand-offs: new deliveries are stored unleased from now on.

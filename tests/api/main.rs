@@ -14,6 +14,7 @@ mod metrics;
 mod migrations;
 mod openapi;
 mod outbound;
+mod outbox;
 mod process;
 mod receiver;
 mod security;

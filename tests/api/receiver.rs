@@ -51,6 +51,8 @@ impl Reply {
 #[derive(Default)]
 struct Inner {
     received: Mutex<Vec<Received>>,
+    /// Requests being answered now, and the most there ever were at once.
+    open: Mutex<(usize, usize)>,
     script: Mutex<VecDeque<Reply>>,
     default: Mutex<Option<Reply>>,
 }
@@ -84,9 +86,15 @@ async fn record(
         .pop_front()
         .or_else(|| inner.default.lock().unwrap().clone())
         .unwrap_or(Reply::status(200));
+    {
+        let mut open = inner.open.lock().unwrap();
+        open.0 += 1;
+        open.1 = open.1.max(open.0);
+    }
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
+    inner.open.lock().unwrap().0 -= 1;
     inner.received.lock().unwrap().push(Received {
         path: uri.path().to_string(),
         headers,
@@ -130,6 +138,16 @@ impl Receiver {
     /// The reply once the script is used up.
     pub fn always(&self, reply: Reply) {
         *self.inner.default.lock().unwrap() = Some(reply);
+    }
+
+    /// The most requests the receiver was answering at the same moment.
+    pub fn peak_concurrency(&self) -> usize {
+        self.inner.open.lock().unwrap().1
+    }
+
+    /// Requests being answered now (arrived, not yet answered).
+    pub fn open_requests(&self) -> usize {
+        self.inner.open.lock().unwrap().0
     }
 
     pub fn received(&self) -> Vec<Received> {

@@ -1,7 +1,9 @@
 //! The store on its own: customers, apps, tokens and settings, on SQLite (and Postgres under `pg-tests`).
 
 use integrations_core::crypto::Sealed;
-use integrations_core::store::{AppRoom, AppRow, AppUpdate, CustomerRow, Store, StoreError, TokenOwner};
+use integrations_core::store::{
+    AppRoom, AppRow, AppUpdate, CallEvent, CustomerRow, EventDelivery, EventWrite, Store, StoreError, TokenOwner,
+};
 
 use crate::helpers::TestApp;
 
@@ -422,4 +424,151 @@ async fn a_later_delivery_for_the_same_call_and_url_is_not_claimed_while_an_earl
         .map(|d| d.id)
         .collect();
     assert_eq!(again, ["second", "other"]);
+}
+
+fn event_write(app_id: &str, call_sid: &str, n: u32, url: Option<&str>, lease_until: i64) -> EventWrite {
+    EventWrite {
+        event: CallEvent {
+            id: format!("event-{call_sid}-{n}"),
+            app_id: app_id.to_string(),
+            call_sid: call_sid.to_string(),
+            event_type: "popup".to_string(),
+            payload: format!(r#"{{"CallSid":"{call_sid}","n":{n}}}"#),
+            at: 1_000 + i64::from(n),
+        },
+        delivery: url.map(|url| EventDelivery {
+            id: format!("msg-{call_sid}-{n}"),
+            event_type: "popup".to_string(),
+            url: url.to_string(),
+            expires_at: None,
+        }),
+        lease_until,
+    }
+}
+
+#[tokio::test]
+async fn concurrent_events_are_all_recorded_and_a_write_for_a_missing_app_fails_alone() {
+    let (_app, store) = seeded().await;
+    let mut writes = tokio::task::JoinSet::new();
+    for n in 0..40u32 {
+        let store = store.clone();
+        let app_id = if n == 17 { "no-such-app" } else { "a1" };
+        writes.spawn(async move {
+            (
+                n,
+                store
+                    .record_call_event(event_write(
+                        app_id,
+                        &format!("call-{n}"),
+                        n,
+                        Some("https://crm.example/hook"),
+                        0,
+                    ))
+                    .await,
+            )
+        });
+    }
+    while let Some(done) = writes.join_next().await {
+        let (n, result) = done.unwrap();
+        assert_eq!(result.is_err(), n == 17, "write {n}: {result:?}");
+    }
+
+    for n in (0..40u32).filter(|n| *n != 17) {
+        let call = store.find_call("a1", &format!("call-{n}")).await.unwrap().expect("the call is stored");
+        assert!(call.payload.contains(&format!(r#""n":{n}"#)), "{}", call.payload);
+        assert!(store.find_delivery("a1", &format!("msg-call-{n}-{n}")).await.unwrap().is_some());
+    }
+    assert!(store.find_call("no-such-app", "call-17").await.unwrap().is_none(), "nothing of the failed write is kept");
+}
+
+#[tokio::test]
+async fn a_delivery_is_stored_leased_only_when_nothing_earlier_of_its_call_and_url_is_pending() {
+    let (_app, store) = seeded().await;
+    let hook = Some("https://crm.example/hook");
+    let other_hook = Some("https://crm.example/other");
+
+    assert!(store.record_call_event(event_write("a1", "call-1", 1, hook, 50_000)).await.unwrap(), "first of its call");
+    assert!(
+        !store.record_call_event(event_write("a1", "call-1", 2, hook, 50_000)).await.unwrap(),
+        "waits behind the first"
+    );
+    assert!(store.record_call_event(event_write("a1", "call-1", 3, other_hook, 50_000)).await.unwrap(), "another URL");
+    assert!(store.record_call_event(event_write("a1", "", 4, hook, 50_000)).await.unwrap(), "no call to keep in order");
+    assert!(!store.record_call_event(event_write("a1", "call-2", 5, hook, 0)).await.unwrap(), "no lease asked for");
+
+    assert_eq!(store.find_call("a1", "call-1").await.unwrap().unwrap().payload, r#"{"CallSid":"call-1","n":3}"#);
+    let claimed: Vec<String> = store
+        .claim_due_deliveries(2_000, 60_000, 10, &AppRoom::every_app(10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(claimed, ["msg-call-2-5"], "leased rows are not claimed, and the second of call-1 still waits");
+}
+
+#[tokio::test]
+async fn a_claim_takes_no_more_of_an_app_than_its_room_and_nothing_of_a_full_app() {
+    let (_app, store) = seeded().await;
+    store.insert_app(&app_row("a2", "c1", 1_000)).await.unwrap();
+    store.insert_app(&app_row("a3", "c1", 1_000)).await.unwrap();
+    for n in 0..4u32 {
+        for app_id in ["a1", "a2", "a3"] {
+            let call_sid = format!("{app_id}-call-{n}");
+            store
+                .record_call_event(event_write(app_id, &call_sid, n, Some("https://crm.example/hook"), 0))
+                .await
+                .unwrap();
+        }
+    }
+    let room = AppRoom { busy: vec![("a1".to_string(), 1), ("a2".to_string(), 0)], idle: 3 };
+
+    let claimed = store.claim_due_deliveries(2_000, 60_000, 100, &room).await.unwrap();
+
+    let count = |app: &str| claimed.iter().filter(|d| d.app_id == app).count();
+    assert_eq!((count("a1"), count("a2"), count("a3")), (1, 0, 3));
+}
+
+#[tokio::test]
+async fn released_leases_are_claimed_again_at_once() {
+    let (_app, store) = seeded().await;
+    store.record_call_event(event_write("a1", "call-1", 1, Some("https://crm.example/hook"), 90_000)).await.unwrap();
+    assert!(store.claim_due_deliveries(2_000, 60_000, 10, &AppRoom::every_app(10)).await.unwrap().is_empty());
+
+    store.release_leases(&["msg-call-1-1".to_string()]).await.unwrap();
+
+    let claimed = store.claim_due_deliveries(2_000, 60_000, 10, &AppRoom::every_app(10)).await.unwrap();
+    assert_eq!(claimed.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["msg-call-1-1"]);
+}
+
+#[tokio::test]
+async fn concurrent_token_lookups_each_get_their_own_owner() {
+    let (_app, store) = seeded().await;
+    store.insert_app(&app_row("a2", "c1", 1_000)).await.unwrap();
+    store.insert_token("customer-hash", "c1", None, 1_000, 10_000).await.unwrap();
+    store.insert_token("a1-hash", "c1", Some("a1"), 1_000, 10_000).await.unwrap();
+    store.insert_token("a2-hash", "c1", Some("a2"), 1_000, 5_000).await.unwrap();
+
+    let mut lookups = tokio::task::JoinSet::new();
+    for n in 0..40 {
+        let store = store.clone();
+        let hash = ["customer-hash", "a1-hash", "a2-hash", "unknown"][n % 4];
+        let now = if n % 8 == 2 { 6_000 } else { 2_000 };
+        lookups.spawn(async move { (hash, now, store.resolve_token(hash, now).await.unwrap()) });
+    }
+    while let Some(done) = lookups.join_next().await {
+        let (hash, now, owner) = done.unwrap();
+        let owner = match owner {
+            Some(TokenOwner::Customer(c)) => format!("customer {}", c.id),
+            Some(TokenOwner::App(a)) => format!("app {}", a.id),
+            None => "none".to_string(),
+        };
+        let expected = match (hash, now) {
+            ("customer-hash", _) => "customer c1",
+            ("a1-hash", _) => "app a1",
+            ("a2-hash", 2_000) => "app a2",
+            _ => "none",
+        };
+        assert_eq!(owner, expected, "{hash} at {now}");
+    }
 }
