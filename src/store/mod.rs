@@ -35,6 +35,7 @@ mod customers;
 #[macro_use]
 mod deliveries;
 mod calls;
+mod checkpoint;
 mod settings;
 mod tokens;
 mod usermappings;
@@ -202,7 +203,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Checkpoints run beside the writer instead (see `checkpoint`).
+            .pragma("wal_autocheckpoint", "0");
         // A broken connection fails its query and is replaced; pinging before every checkout would
         // cost a round trip per query.
         let writer = SqlitePoolOptions::new()
@@ -210,6 +213,7 @@ impl Store {
             .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
+        checkpoint::start(options.clone(), writer.clone()).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
             .test_before_acquire(false)
