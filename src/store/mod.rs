@@ -203,9 +203,7 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Checkpoints run beside the writer instead (see `checkpoint`).
-            .pragma("wal_autocheckpoint", "0");
+            .busy_timeout(Duration::from_secs(10));
         // A broken connection fails its query and is replaced; pinging before every checkout would
         // cost a round trip per query.
         let writer = SqlitePoolOptions::new()

@@ -168,6 +168,12 @@ impl TestApp {
         raw_dump(&self.raw).await
     }
 
+    /// The SQLite database file behind this app.
+    #[cfg(not(feature = "pg-tests"))]
+    pub fn sqlite_file(&self) -> std::path::PathBuf {
+        std::path::PathBuf::from(self.raw.trim_start_matches("sqlite://"))
+    }
+
     pub fn store(&self) -> &Store {
         &self.state.store
     }
