@@ -1,4 +1,5 @@
-//! The `calls` and `call_events` tables, written together with the webhook deliveries they cause.
+//! The `call_events` table, written together with the webhook deliveries the events cause. A
+//! call's latest event holds its latest payload.
 
 use std::collections::HashSet;
 
@@ -12,8 +13,6 @@ pub struct CallRow {
     pub app_id: String,
     pub call_sid: String,
     pub payload: String,
-    pub created_at: i64,
-    pub updated_at: i64,
 }
 
 /// One thing that happened to a call.
@@ -50,9 +49,6 @@ pub struct EventWrite {
     pub lease_until: i64,
 }
 
-const UPSERT_CALL: &str =
-    "INSERT INTO calls (app_id, call_sid, payload, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
-     ON CONFLICT (app_id, call_sid) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at";
 const INSERT_EVENT: &str =
     "INSERT INTO call_events (id, app_id, call_sid, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 /// The lease is taken only when nothing earlier for the same call and URL is pending.
@@ -65,20 +61,16 @@ const INSERT_DELIVERY: &str =
        $8, NULL, '', $7, $7, NULL) \
      RETURNING lease_until";
 
-/// Postgres writes a whole batch in one statement: the input arrives as parallel arrays, and
-/// data-modifying CTEs insert the events, upsert each call once (its latest event wins) and
-/// insert the deliveries, in input order so that `seq` follows it.
+/// Postgres writes a whole batch in one statement: the input arrives as parallel arrays, and a
+/// data-modifying CTE inserts the events, then the deliveries, in input order so that each
+/// table's `seq` follows it.
 const INSERT_BATCH_POSTGRES: &str = "WITH input AS ( \
        SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], \
          $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[]) \
        WITH ORDINALITY AS i(event_id, app_id, call_sid, event_type, payload, at, \
          delivery_id, delivery_type, url, expires_at, lease_until, ord)), \
      events AS (INSERT INTO call_events (id, app_id, call_sid, event_type, payload, created_at) \
-       SELECT event_id, app_id, call_sid, event_type, payload, at FROM input ORDER BY ord), \
-     calls AS (INSERT INTO calls (app_id, call_sid, payload, created_at, updated_at) \
-       SELECT DISTINCT ON (app_id, call_sid) app_id, call_sid, payload, at, at FROM input \
-       WHERE call_sid <> '' ORDER BY app_id, call_sid, ord DESC \
-       ON CONFLICT (app_id, call_sid) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at) \
+       SELECT event_id, app_id, call_sid, event_type, payload, at FROM input ORDER BY ord) \
      INSERT INTO webhook_deliveries (id, app_id, event_type, url, call_sid, payload, status, attempts, \
        next_attempt_at, lease_until, expires_at, last_response_code, last_error, created_at, updated_at, delivered_at) \
      SELECT i.delivery_id, i.app_id, i.delivery_type, i.url, i.call_sid, i.payload, 'pending', 0, i.at, \
@@ -133,15 +125,6 @@ impl Store {
                 let mut leased = Vec::with_capacity(writes.len());
                 for (write, lease_until) in writes.iter().zip(lease) {
                     let event = &write.event;
-                    if !event.call_sid.is_empty() {
-                        sqlx::query(UPSERT_CALL)
-                            .bind(&event.app_id)
-                            .bind(&event.call_sid)
-                            .bind(&event.payload)
-                            .bind(event.at)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
                     sqlx::query(INSERT_EVENT)
                         .bind(&event.id)
                         .bind(&event.app_id)
@@ -176,10 +159,18 @@ impl Store {
         }
     }
 
+    /// The call's latest payload: its latest event's.
     pub async fn find_call(&self, app_id: &str, call_sid: &str) -> StoreResult<Option<CallRow>> {
-        let sql =
-            "SELECT app_id, call_sid, payload, created_at, updated_at FROM calls WHERE app_id = $1 AND call_sid = $2";
-        Ok(on_reader!(self, |pool| sqlx::query_as(sql).bind(app_id).bind(call_sid).fetch_optional(pool).await)?)
+        let latest = match self.db {
+            Db::Postgres(_) => "seq DESC",
+            // The rowid follows insertion; `call_events_by_call` holds it after `created_at`.
+            Db::Sqlite { .. } => "created_at DESC, rowid DESC",
+        };
+        let sql = format!(
+            "SELECT app_id, call_sid, payload FROM call_events WHERE app_id = $1 AND call_sid = $2 AND call_sid <> '' \
+             ORDER BY {latest} LIMIT 1"
+        );
+        Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(app_id).bind(call_sid).fetch_optional(pool).await)?)
     }
 }
 

@@ -354,6 +354,10 @@ impl Bench {
             open_loop(&self.plan_open(true), self.args.rate, self.args.connections, gen, Some(tracker.clone())).await;
         self.drain(&tracker, "popup webhooks").await;
         let (base, delivered, missing) = tracker.latencies(from, to);
+        if let Some(dir) = std::env::var_os("LOADGEN_DUMP_DIR") {
+            let path = std::path::Path::new(&dir).join(format!("e2e-fixed-{backend}.txt"));
+            tracker.dump(from, to, &path).map_err(|e| e.to_string())?;
+        }
         let (b50, b99) = (base.value_at_quantile(0.5) as f64 / 1000.0, base.value_at_quantile(0.99) as f64 / 1000.0);
         eprintln!(
             "    passthru p50 {:.2} ms, p99 {:.2} ms; passthru → receiver p50 {b50:.2} ms, p99 {b99:.2} ms",
@@ -392,6 +396,10 @@ impl Bench {
             open_loop(&self.plan_open(true), self.args.rate, self.args.connections, gen, Some(tracker.clone())).await;
         self.drain(&tracker, "popup webhooks of the other tenants").await;
         let (other, delivered, missing) = tracker.latencies(from, to);
+        if let Some(dir) = std::env::var_os("LOADGEN_DUMP_DIR") {
+            let path = std::path::Path::new(&dir).join(format!("e2e-hang-{backend}.txt"));
+            tracker.dump(from, to, &path).map_err(|e| e.to_string())?;
+        }
         let (h50, h99) = (other.value_at_quantile(0.5) as f64 / 1000.0, other.value_at_quantile(0.99) as f64 / 1000.0);
         let hung_connections = self.hang_accepted.load(Ordering::Relaxed);
         eprintln!("    other tenants: passthru → receiver p50 {h50:.2} ms, p99 {h99:.2} ms; the hung receiver accepted {hung_connections} connections");

@@ -116,6 +116,23 @@ impl Tracker {
         (hist, delivered, missing)
     }
 
+    /// Writes `send time (ms into the window) latency (ms)` for each delivered event sent inside
+    /// `[from, to)`, one per line: to see when the slow ones were sent.
+    pub fn dump(&self, from: Instant, to: Instant, path: &std::path::Path) -> std::io::Result<()> {
+        let (lo, hi) = (self.nanos(from), self.nanos(to));
+        let since_start = from.saturating_duration_since(Instant::now());
+        let unix_now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let from_unix = unix_now.saturating_sub(Instant::now().saturating_duration_since(from)) + since_start;
+        let mut out = format!("# window start, unix ms: {}\n", from_unix.as_millis());
+        for (s, a) in self.sent.iter().zip(&self.arrived) {
+            let (s, a) = (s.load(Ordering::Relaxed), a.load(Ordering::Relaxed));
+            if s != 0 && a != 0 && s >= lo && s < hi {
+                out.push_str(&format!("{:.3} {:.3}\n", (s - lo) as f64 / 1e6, a.saturating_sub(s) as f64 / 1e6));
+            }
+        }
+        std::fs::write(path, out)
+    }
+
     /// Webhooks that arrived inside `[from, to)`, whatever their send time.
     pub fn arrivals_between(&self, from: Instant, to: Instant) -> u64 {
         let (lo, hi) = (self.nanos(from), self.nanos(to));
