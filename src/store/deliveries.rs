@@ -97,6 +97,10 @@ impl AppRoom {
     }
 }
 
+/// How many candidates a claim reads per delivery it may take: room for other apps' deliveries
+/// behind one app whose room is smaller than its backlog.
+const CLAIM_SCAN_FACTOR: i64 = 4;
+
 /// What an attempt came to.
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
@@ -116,8 +120,12 @@ impl Store {
 
     /// Claims up to `limit` due deliveries until `lease_until`, at most `room.of(app)` of any one
     /// app. A delivery waits while an earlier one for the same call and URL is pending, so a
-    /// call's webhooks arrive in order. On Postgres concurrent claimers skip each other's rows
-    /// (`SKIP LOCKED`); SQLite has a single writer.
+    /// call's webhooks arrive in order.
+    ///
+    /// The candidates are chosen without locking anything (a plain read of the pending-only
+    /// index, at most `CLAIM_SCAN_FACTOR × limit` rows), so one app's backlog costs no row locks
+    /// beyond its room; the update then re-checks each row, so of two claimers racing for a row
+    /// (Postgres, many processes) the second finds it leased and leaves it. SQLite has one writer.
     pub async fn claim_due_deliveries(
         &self,
         now: i64,
@@ -125,36 +133,38 @@ impl Store {
         limit: i64,
         room: &AppRoom,
     ) -> StoreResult<Vec<DeliveryRow>> {
-        // `claimable` is the expression of the index that holds exactly the pending rows, in the
+        // `claimable(t)` is the expression of the index that holds exactly the pending rows, in the
         // order they became claimable (migration 0004).
-        let (claimable, full, room_of, lock) = match self.db {
+        let (claimable, full, room_of): (fn(&str) -> String, _, _) = match self.db {
             Db::Postgres(_) => (
-                "GREATEST(d.next_attempt_at, d.lease_until)",
+                |t| format!("GREATEST({t}.next_attempt_at, {t}.lease_until)"),
                 "d.app_id <> ALL($4)",
                 "COALESCE((SELECT b.room FROM UNNEST($5::text[], $6::bigint[]) AS b(app_id, room) \
                    WHERE b.app_id = ranked.app_id), $7)",
-                "FOR UPDATE SKIP LOCKED",
             ),
             Db::Sqlite { .. } => (
-                "max(d.next_attempt_at, d.lease_until)",
+                |t| format!("max({t}.next_attempt_at, {t}.lease_until)"),
                 "d.app_id NOT IN (SELECT value FROM json_each($4))",
                 "COALESCE((SELECT b.value ->> '$[1]' FROM json_each($5) b WHERE b.value ->> '$[0]' = ranked.app_id), $6)",
-                "",
             ),
         };
+        let (due, recheck) = (claimable("d"), claimable("webhook_deliveries"));
         let sql = format!(
-            "UPDATE webhook_deliveries SET lease_until = $2, updated_at = $1 WHERE id IN ( \
+            "UPDATE webhook_deliveries SET lease_until = $2, updated_at = $1 \
+             WHERE status = 'pending' AND {recheck} <= $1 AND id IN ( \
                SELECT ranked.id FROM ( \
-                 SELECT c.id, c.app_id, row_number() OVER (PARTITION BY c.app_id ORDER BY c.claimable, c.seq) AS n \
+                 SELECT c.id, c.app_id, c.claimable, c.seq, \
+                   row_number() OVER (PARTITION BY c.app_id ORDER BY c.claimable, c.seq) AS n \
                  FROM ( \
-                   SELECT d.id, d.app_id, d.seq, {claimable} AS claimable FROM webhook_deliveries d \
-                   WHERE d.status = 'pending' AND {claimable} <= $1 \
+                   SELECT d.id, d.app_id, d.seq, {due} AS claimable FROM webhook_deliveries d \
+                   WHERE d.status = 'pending' AND {due} <= $1 \
                      AND (d.expires_at IS NULL OR d.expires_at > $1) AND {full} \
                      AND (d.call_sid = '' OR NOT EXISTS ( \
                        SELECT 1 FROM webhook_deliveries e WHERE e.app_id = d.app_id AND e.call_sid = d.call_sid \
                        AND e.url = d.url AND e.seq < d.seq AND e.status = 'pending')) \
-                   ORDER BY {claimable}, d.seq LIMIT $3 {lock}) c \
-               ) ranked WHERE ranked.n <= {room_of}) \
+                   ORDER BY {due}, d.seq LIMIT $3 * {CLAIM_SCAN_FACTOR}) c \
+               ) ranked WHERE ranked.n <= {room_of} \
+               ORDER BY ranked.claimable, ranked.seq LIMIT $3) \
              RETURNING {COLUMNS}"
         );
         let full: Vec<&str> = room.busy.iter().filter(|(_, n)| *n == 0).map(|(app, _)| app.as_str()).collect();

@@ -530,6 +530,58 @@ async fn a_claim_takes_no_more_of_an_app_than_its_room_and_nothing_of_a_full_app
 }
 
 #[tokio::test]
+async fn an_apps_backlog_beyond_its_room_does_not_hide_other_apps_deliveries_from_a_claim() {
+    let (_app, store) = seeded().await;
+    store.insert_app(&app_row("a2", "c1", 1_000)).await.unwrap();
+    for n in 0..20u32 {
+        let call_sid = format!("a1-call-{n}");
+        store.record_call_event(event_write("a1", &call_sid, n, Some("https://crm.example/hook"), 0)).await.unwrap();
+    }
+    for n in 20..22u32 {
+        let call_sid = format!("a2-call-{n}");
+        store.record_call_event(event_write("a2", &call_sid, n, Some("https://crm.example/hook"), 0)).await.unwrap();
+    }
+    let room = AppRoom { busy: vec![("a1".to_string(), 1)], idle: 10 };
+
+    let claimed = store.claim_due_deliveries(2_000, 60_000, 10, &room).await.unwrap();
+
+    let ids: Vec<&str> = claimed.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["msg-a1-call-0-0", "msg-a2-call-20-20", "msg-a2-call-21-21"]);
+}
+
+#[tokio::test]
+async fn concurrent_claims_never_take_the_same_delivery() {
+    let (_app, store) = seeded().await;
+    for n in 0..60u32 {
+        let call_sid = format!("call-{n}");
+        store.record_call_event(event_write("a1", &call_sid, n, Some("https://crm.example/hook"), 0)).await.unwrap();
+    }
+
+    let mut claims = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let store = store.clone();
+        claims.spawn(async move { store.claim_due_deliveries(2_000, 60_000, 20, &AppRoom::every_app(100)).await });
+    }
+    let mut taken = Vec::new();
+    while let Some(done) = claims.join_next().await {
+        taken.extend(done.unwrap().unwrap().into_iter().map(|d| d.id));
+    }
+
+    // A claim that loses a race for a row leaves it: whatever the racing claims left is still there.
+    taken.extend(
+        store
+            .claim_due_deliveries(2_000, 60_000, 100, &AppRoom::every_app(100))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id),
+    );
+    let distinct: std::collections::HashSet<&String> = taken.iter().collect();
+    assert_eq!(distinct.len(), taken.len(), "a delivery was claimed twice: {taken:?}");
+    assert_eq!(taken.len(), 60, "every delivery was claimed once");
+}
+
+#[tokio::test]
 async fn released_leases_are_claimed_again_at_once() {
     let (_app, store) = seeded().await;
     store.record_call_event(event_write("a1", "call-1", 1, Some("https://crm.example/hook"), 90_000)).await.unwrap();
