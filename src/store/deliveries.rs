@@ -124,8 +124,9 @@ impl Store {
     ///
     /// The candidates are chosen without locking anything (a plain read of the pending-only
     /// index, at most `CLAIM_SCAN_FACTOR × limit` rows), so one app's backlog costs no row locks
-    /// beyond its room; the update then re-checks each row, so of two claimers racing for a row
-    /// (Postgres, many processes) the second finds it leased and leaves it. SQLite has one writer.
+    /// beyond its room. Only the chosen rows are then locked, re-checked and leased: on Postgres
+    /// with `FOR UPDATE SKIP LOCKED`, so a claimer never waits on another process's claim and a
+    /// row another claimer leased in the meantime is left (it is no longer due). SQLite has one writer.
     pub async fn claim_due_deliveries(
         &self,
         now: i64,
@@ -135,23 +136,25 @@ impl Store {
     ) -> StoreResult<Vec<DeliveryRow>> {
         // `claimable(t)` is the expression of the index that holds exactly the pending rows, in the
         // order they became claimable (migration 0004).
-        let (claimable, full, room_of): (fn(&str) -> String, _, _) = match self.db {
+        let (claimable, full, room_of, lock): (fn(&str) -> String, _, _, _) = match self.db {
             Db::Postgres(_) => (
                 |t| format!("GREATEST({t}.next_attempt_at, {t}.lease_until)"),
                 "d.app_id <> ALL($4)",
                 "COALESCE((SELECT b.room FROM UNNEST($5::text[], $6::bigint[]) AS b(app_id, room) \
                    WHERE b.app_id = ranked.app_id), $7)",
+                "FOR UPDATE SKIP LOCKED",
             ),
             Db::Sqlite { .. } => (
                 |t| format!("max({t}.next_attempt_at, {t}.lease_until)"),
                 "d.app_id NOT IN (SELECT value FROM json_each($4))",
                 "COALESCE((SELECT b.value ->> '$[1]' FROM json_each($5) b WHERE b.value ->> '$[0]' = ranked.app_id), $6)",
+                "",
             ),
         };
-        let (due, recheck) = (claimable("d"), claimable("webhook_deliveries"));
+        let (due, still_due) = (claimable("d"), claimable("l"));
         let sql = format!(
-            "UPDATE webhook_deliveries SET lease_until = $2, updated_at = $1 \
-             WHERE status = 'pending' AND {recheck} <= $1 AND id IN ( \
+            "UPDATE webhook_deliveries SET lease_until = $2, updated_at = $1 WHERE id IN ( \
+             SELECT l.id FROM webhook_deliveries l WHERE l.status = 'pending' AND {still_due} <= $1 AND l.id IN ( \
                SELECT ranked.id FROM ( \
                  SELECT c.id, c.app_id, c.claimable, c.seq, \
                    row_number() OVER (PARTITION BY c.app_id ORDER BY c.claimable, c.seq) AS n \
@@ -165,6 +168,7 @@ impl Store {
                    ORDER BY {due}, d.seq LIMIT $3 * {CLAIM_SCAN_FACTOR}) c \
                ) ranked WHERE ranked.n <= {room_of} \
                ORDER BY ranked.claimable, ranked.seq LIMIT $3) \
+             {lock}) \
              RETURNING {COLUMNS}"
         );
         let full: Vec<&str> = room.busy.iter().filter(|(_, n)| *n == 0).map(|(app, _)| app.as_str()).collect();
