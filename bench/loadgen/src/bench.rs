@@ -380,9 +380,10 @@ impl Bench {
             cpu: cpu(&open.usage),
             errors: missing + open.errors,
             note: format!(
-                "{delivered} timed events delivered, {missing} not; 1 in 10 events goes to app 0 (untimed, as in the next row); p999 {:.2} ms, max {:.2} ms",
+                "{delivered} timed events delivered, {missing} not; 1 in 10 events goes to app 0 (untimed, as in the next row); p999 {:.2} ms, max {:.2} ms; {}",
                 base.value_at_quantile(0.999) as f64 / 1000.0,
-                base.max() as f64 / 1000.0
+                base.max() as f64 / 1000.0,
+                tracker.slowest_percent_span(from, to)
             ),
             ..Row::default()
         };
@@ -417,11 +418,12 @@ impl Bench {
             errors: missing + hung.errors,
             note: format!(
                 "{delivered} timed events delivered, {missing} not; p50 {:+.2} ms, p99 {:+.2} ms against the row above; \
-                 passthru itself p50 {:.2} ms, p99 {:.2} ms; the hung receiver accepted {hung_connections} connections (WEBHOOK_TIMEOUT_SECS default 10 s)",
+                 passthru itself p50 {:.2} ms, p99 {:.2} ms; {}; the hung receiver accepted {hung_connections} connections (WEBHOOK_TIMEOUT_SECS default 10 s)",
                 h50 - b50,
                 h99 - b99,
                 hung.p(0.5),
-                hung.p(0.99)
+                hung.p(0.99),
+                tracker.slowest_percent_span(from, to)
             ),
             ..Row::default()
         };

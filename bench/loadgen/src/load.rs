@@ -116,6 +116,33 @@ impl Tracker {
         (hist, delivered, missing)
     }
 
+    /// When the slowest 1 % of the events sent inside `[from, to)` were sent: "the slowest N were
+    /// sent between a and b s into the window". A narrow span means one stall made the p99; a
+    /// span as wide as the window means the tail is spread out.
+    pub fn slowest_percent_span(&self, from: Instant, to: Instant) -> String {
+        let (lo, hi) = (self.nanos(from), self.nanos(to));
+        let mut timed: Vec<(u64, u64)> = self
+            .sent
+            .iter()
+            .zip(&self.arrived)
+            .map(|(s, a)| (s.load(Ordering::Relaxed), a.load(Ordering::Relaxed)))
+            .filter(|&(s, a)| s != 0 && a != 0 && s >= lo && s < hi)
+            .map(|(s, a)| (a.saturating_sub(s), s - lo))
+            .collect();
+        let slowest = (timed.len() / 100).max(1);
+        if timed.len() < slowest {
+            return "no events timed".to_string();
+        }
+        timed.sort_unstable_by_key(|t| std::cmp::Reverse(t.0));
+        let sent_at = timed[..slowest].iter().map(|&(_, at)| at);
+        let (first, last) = (sent_at.clone().min().unwrap_or(0), sent_at.max().unwrap_or(0));
+        format!(
+            "the slowest 1 % ({slowest}) were sent between {:.2} s and {:.2} s into the window",
+            first as f64 / 1e9,
+            last as f64 / 1e9
+        )
+    }
+
     /// Writes `send time (ms into the window) latency (ms)` for each delivered event sent inside
     /// `[from, to)`, one per line: to see when the slow ones were sent.
     pub fn dump(&self, from: Instant, to: Instant, path: &std::path::Path) -> std::io::Result<()> {
