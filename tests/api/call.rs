@@ -13,30 +13,8 @@ use crate::receiver::{Receiver, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// A test app whose webhooks may target this machine, with fast retries.
-async fn local_app(extra: &[(&str, &str)]) -> TestApp {
-    let mut env = vec![("WEBHOOK_ALLOW_PRIVATE", "true"), ("WEBHOOK_RETRY_SCHEDULE", "100ms,100ms,100ms")];
-    env.extend_from_slice(extra);
-    TestApp::with_env(&env).await
-}
-
 async fn set(app: &TestApp, entity: &TestAppEntity, key: &str, value: &str) {
     app.set_setting(entity, key, value).await;
-}
-
-async fn map_agent(app: &TestApp, entity: &TestAppEntity, id: &str, agent_number: &str) -> serde_json::Value {
-    let users = app
-        .post(
-            "/v2/integrations/usermapping",
-            Some(&entity.token),
-            json!([{
-                "AppUserId": id, "AppUsername": "Meera Pillai", "Email": format!("{id}@acme.example"),
-                "ExotelAccountSid": entity.account_sid, "ExotelUserName": "Meera Pillai",
-                "AgentNumber": agent_number, "VirtualNumber": "+918040001111"
-            }]),
-        )
-        .await;
-    users.data()[0].clone()
 }
 
 fn passthru(entity: &TestAppEntity, kind: &str, query: &str) -> String {
@@ -45,12 +23,12 @@ fn passthru(entity: &TestAppEntity, kind: &str, query: &str) -> String {
 
 #[tokio::test]
 async fn a_popup_reaches_the_popup_url_with_the_call_payload() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let receiver = Receiver::start().await;
     let _dispatcher = app.start_dispatcher();
     let entity = app.seed_app("sandbox").await;
     set(&app, &entity, "popup", &receiver.url("/popup")).await;
-    let agent = map_agent(&app, &entity, "meera", "+919812300011").await;
+    let agent = app.map_agent(&entity, "meera", "+919812300011").await;
     let sip_id = agent["SipId"].as_str().unwrap();
 
     let answer = app
@@ -90,12 +68,12 @@ async fn a_popup_reaches_the_popup_url_with_the_call_payload() {
 
 #[tokio::test]
 async fn the_agent_is_found_by_the_last_ten_digits_of_its_number() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let receiver = Receiver::start().await;
     let _dispatcher = app.start_dispatcher();
     let entity = app.seed_app("sandbox").await;
     set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
-    map_agent(&app, &entity, "ravi", "+919812300022").await;
+    app.map_agent(&entity, "ravi", "+919812300022").await;
 
     app.get(&passthru(&entity, "missedcall", "CallSid=c2&DialWhomNumber=09812300022&From=0999"), None).await.data();
 
@@ -106,7 +84,7 @@ async fn the_agent_is_found_by_the_last_ten_digits_of_its_number() {
 
 #[tokio::test]
 async fn each_type_goes_to_its_own_setting() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let receiver = Receiver::start().await;
     let _dispatcher = app.start_dispatcher();
     let entity = app.seed_app("sandbox").await;
@@ -133,7 +111,7 @@ async fn each_type_goes_to_its_own_setting() {
 
 #[tokio::test]
 async fn without_a_url_the_passthru_still_succeeds_and_nothing_is_queued() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let entity = app.seed_app("sandbox").await;
     app.get(&passthru(&entity, "popup", "CallSid=c3"), None).await.data();
     let log = app.get("/v2/integrations/webhook_deliveries", Some(&entity.token)).await;
@@ -142,7 +120,7 @@ async fn without_a_url_the_passthru_still_succeeds_and_nothing_is_queued() {
 
 #[tokio::test]
 async fn the_passthru_answers_at_once_while_the_receiver_hangs() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let receiver = Receiver::start().await;
     receiver.always(Reply { status: 200, delay: Duration::from_secs(5), retry_after: None });
     let _dispatcher = app.start_dispatcher();
@@ -158,7 +136,7 @@ async fn the_passthru_answers_at_once_while_the_receiver_hangs() {
 
 #[tokio::test]
 async fn unknown_apps_and_bad_types_are_refused() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let entity = app.seed_app("sandbox").await;
     app.get("/v2/integrations/call/inbound_call/no-such-app?type=popup", None).await.error(StatusCode::NOT_FOUND);
     let bad = app.get(&passthru(&entity, "ring", ""), None).await.error(StatusCode::BAD_REQUEST);
@@ -171,7 +149,7 @@ async fn unknown_apps_and_bad_types_are_refused() {
 async fn a_form_post_passthru_is_accepted() {
     use axum::body::Body;
     use axum::http::Request;
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let receiver = Receiver::start().await;
     let _dispatcher = app.start_dispatcher();
     let entity = app.seed_app("sandbox").await;
@@ -197,7 +175,7 @@ fn verify_standard_webhook(whsec: &str, id: &str, timestamp: &str, body: &str, s
 
 #[tokio::test]
 async fn webhooks_carry_a_standard_webhooks_signature_keyed_with_the_app_secret() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let receiver = Receiver::start().await;
     let _dispatcher = app.start_dispatcher();
     let entity = app.seed_app("sandbox").await;
@@ -217,7 +195,7 @@ async fn webhooks_carry_a_standard_webhooks_signature_keyed_with_the_app_secret(
 
 #[tokio::test]
 async fn failures_are_retried_with_the_same_webhook_id_until_delivered_once() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let receiver = Receiver::start().await;
     receiver.script([Reply::status(500), Reply::status(500), Reply::status(200)]);
     let _dispatcher = app.start_dispatcher();
@@ -241,7 +219,7 @@ async fn failures_are_retried_with_the_same_webhook_id_until_delivered_once() {
 
 #[tokio::test]
 async fn gone_ends_a_delivery_at_once() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let receiver = Receiver::start().await;
     receiver.always(Reply::status(410));
     let _dispatcher = app.start_dispatcher();
@@ -259,7 +237,7 @@ async fn gone_ends_a_delivery_at_once() {
 
 #[tokio::test]
 async fn a_receiver_failing_every_time_ends_dead_after_the_schedule() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let receiver = Receiver::start().await;
     receiver.always(Reply::status(503));
     let _dispatcher = app.start_dispatcher();
@@ -274,9 +252,11 @@ async fn a_receiver_failing_every_time_ends_dead_after_the_schedule() {
 
 #[tokio::test]
 async fn a_popup_not_delivered_before_its_deadline_expires() {
-    let app =
-        local_app(&[("POPUP_DEADLINE_SECS", "1"), ("WEBHOOK_RETRY_SCHEDULE", "300ms,300ms,300ms,300ms,300ms,300ms")])
-            .await;
+    let app = TestApp::with_local_webhooks(&[
+        ("POPUP_DEADLINE_SECS", "1"),
+        ("WEBHOOK_RETRY_SCHEDULE", "300ms,300ms,300ms,300ms,300ms,300ms"),
+    ])
+    .await;
     let receiver = Receiver::start().await;
     receiver.always(Reply::status(500));
     let _dispatcher = app.start_dispatcher();
@@ -290,7 +270,7 @@ async fn a_popup_not_delivered_before_its_deadline_expires() {
 
 #[tokio::test]
 async fn a_hangup_never_arrives_before_its_popup_even_when_the_popup_needs_retries() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let receiver = Receiver::start().await;
     receiver.script([Reply::status(500), Reply::status(500)]);
     let _dispatcher = app.start_dispatcher();
@@ -309,7 +289,7 @@ async fn a_hangup_never_arrives_before_its_popup_even_when_the_popup_needs_retri
 
 #[tokio::test]
 async fn a_finished_delivery_can_be_queued_again() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let receiver = Receiver::start().await;
     receiver.script([Reply::status(410)]);
     let _dispatcher = app.start_dispatcher();
@@ -333,7 +313,7 @@ async fn a_finished_delivery_can_be_queued_again() {
 
 #[tokio::test]
 async fn the_delivery_log_filters_by_status_and_refuses_unknown_ones() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let entity = app.seed_app("sandbox").await;
     set(&app, &entity, "popup", "https://crm.example.com/popup").await;
     app.get(&passthru(&entity, "popup", "CallSid=l1"), None).await.data();
@@ -347,7 +327,7 @@ async fn the_delivery_log_filters_by_status_and_refuses_unknown_ones() {
 
 #[tokio::test]
 async fn the_call_can_be_read_back_by_its_sid() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let entity = app.seed_app("sandbox").await;
     app.get(&passthru(&entity, "popup", "CallSid=k1&From=0999"), None).await.data();
     let call = app.get("/v2/integrations/call/k1", Some(&entity.token)).await;
@@ -373,7 +353,7 @@ async fn wait_for_status(app: &TestApp, entity: &TestAppEntity, status: &str) ->
 
 #[tokio::test]
 async fn deleting_the_customer_cancels_its_pending_deliveries() {
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let receiver = Receiver::start().await;
     let entity = app.seed_app("sandbox").await;
     set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
@@ -392,7 +372,7 @@ async fn deleting_the_customer_cancels_its_pending_deliveries() {
 async fn an_oversized_passthru_body_is_a_413_envelope() {
     use axum::body::Body;
     use axum::http::Request;
-    let app = local_app(&[]).await;
+    let app = TestApp::with_local_webhooks(&[]).await;
     let entity = app.seed_app("sandbox").await;
     let huge = format!("type=popup&CallSid={}", "x".repeat(2 * 1024 * 1024));
     let request = Request::post(format!("/v2/integrations/call/inbound_call/{}", entity.id))
@@ -404,7 +384,7 @@ async fn an_oversized_passthru_body_is_a_413_envelope() {
 
 #[tokio::test]
 async fn retry_after_on_a_429_sets_when_the_next_attempt_comes() {
-    let app = local_app(&[("WEBHOOK_RETRY_SCHEDULE", "50ms,50ms")]).await;
+    let app = TestApp::with_local_webhooks(&[("WEBHOOK_RETRY_SCHEDULE", "50ms,50ms")]).await;
     let receiver = Receiver::start().await;
     receiver.script([Reply { status: 429, delay: Duration::ZERO, retry_after: Some("2") }]);
     let _dispatcher = app.start_dispatcher();
@@ -422,7 +402,7 @@ async fn retry_after_on_a_429_sets_when_the_next_attempt_comes() {
 
 #[tokio::test]
 async fn redirects_are_not_followed() {
-    let app = local_app(&[("WEBHOOK_RETRY_SCHEDULE", "100ms")]).await;
+    let app = TestApp::with_local_webhooks(&[("WEBHOOK_RETRY_SCHEDULE", "100ms")]).await;
     let receiver = Receiver::start().await;
     receiver.always(Reply::status(302));
     let _dispatcher = app.start_dispatcher();
@@ -438,7 +418,7 @@ async fn redirects_are_not_followed() {
 
 #[tokio::test]
 async fn one_tenants_hanging_receiver_does_not_delay_another_tenant() {
-    let app = local_app(&[("WEBHOOK_TIMEOUT_SECS", "30")]).await;
+    let app = TestApp::with_local_webhooks(&[("WEBHOOK_TIMEOUT_SECS", "30")]).await;
     let hanging = Receiver::start().await;
     hanging.always(Reply { status: 200, delay: Duration::from_secs(20), retry_after: None });
     let healthy = Receiver::start().await;

@@ -274,6 +274,30 @@ impl TestApp {
         TestAppEntity { id, secret, token, customer: customer.clone(), account_sid }
     }
 
+    /// A test app whose webhooks may target this machine, with fast retries; `extra` adds
+    /// variables or overrides these.
+    pub async fn with_local_webhooks(extra: &[(&str, &str)]) -> Self {
+        let mut env = vec![("WEBHOOK_ALLOW_PRIVATE", "true"), ("WEBHOOK_RETRY_SCHEDULE", "100ms,100ms,100ms")];
+        env.extend_from_slice(extra);
+        Self::with_env(&env).await
+    }
+
+    /// Maps one agent (`POST /usermapping`) with `agent_number` as its phone; returns the stored user.
+    pub async fn map_agent(&self, entity: &TestAppEntity, id: &str, agent_number: &str) -> Value {
+        let users = self
+            .post(
+                "/v2/integrations/usermapping",
+                Some(&entity.token),
+                json!([{
+                    "AppUserId": id, "AppUsername": "Meera Pillai", "Email": format!("{id}@acme.example"),
+                    "ExotelAccountSid": entity.account_sid, "ExotelUserName": "Meera Pillai",
+                    "AgentNumber": agent_number, "VirtualNumber": "+918040001111"
+                }]),
+            )
+            .await;
+        users.data()[0].clone()
+    }
+
     /// Sets one of the app's settings (`POST /app_setting`), checking it succeeded.
     pub async fn set_setting(&self, entity: &TestAppEntity, key: &str, value: impl Into<Value>) {
         let body = json!({"Key": key, "Value": value.into()});

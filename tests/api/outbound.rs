@@ -19,26 +19,13 @@ async fn sandbox_app() -> (TestApp, TestAppEntity) {
     (app, entity)
 }
 
-async fn map_agent(app: &TestApp, entity: &TestAppEntity) -> Value {
-    let users = app
-        .post(
-            "/v2/integrations/usermapping",
-            Some(&entity.token),
-            json!([{"AppUserId": "meera", "AppUsername": "Meera Pillai", "Email": "meera@acme.example",
-                "ExotelAccountSid": entity.account_sid, "ExotelUserName": "Meera Pillai",
-                "AgentNumber": "+919812300011", "VirtualNumber": "+918040001111"}]),
-        )
-        .await;
-    users.data()[0].clone()
-}
-
 #[tokio::test]
 async fn a_sandbox_call_answers_like_the_sdk_expects_then_plays_answered_and_terminal() {
     let (app, entity) = sandbox_app().await;
     let receiver = Receiver::start().await;
     let _dispatcher = app.start_dispatcher();
     app.set_setting(&entity, "callback", receiver.url("/cb")).await;
-    let agent = map_agent(&app, &entity).await;
+    let agent = app.map_agent(&entity, "meera", "+919812300011").await;
 
     let placed = app
         .post(OUTBOUND, Some(&entity.token), json!({"app_id": entity.id, "to": "+919812300077", "user_id": "meera"}))
@@ -77,7 +64,7 @@ async fn a_sandbox_number_ending_in_0000_ends_to_leg_unanswered() {
     let receiver = Receiver::start().await;
     let _dispatcher = app.start_dispatcher();
     app.set_setting(&entity, "callback", receiver.url("/cb")).await;
-    map_agent(&app, &entity).await;
+    app.map_agent(&entity, "meera", "+919812300011").await;
 
     app.post(OUTBOUND, Some(&entity.token), json!({"to": "+919812340000", "user_id": "meera"})).await.data();
 
@@ -93,7 +80,7 @@ async fn a_sandbox_number_ending_in_0000_ends_to_leg_unanswered() {
 #[tokio::test]
 async fn outbound_calls_refuse_what_they_cannot_place() {
     let (app, entity) = sandbox_app().await;
-    map_agent(&app, &entity).await;
+    app.map_agent(&entity, "meera", "+919812300011").await;
     let error = app.post(OUTBOUND, Some(&entity.token), json!({"to": "+919812300077", "user_id": "nobody"})).await;
     error.error(StatusCode::NOT_FOUND);
     let other_app = app
@@ -147,7 +134,7 @@ async fn live_app(server: &MockServer) -> (TestApp, TestAppEntity) {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"http_code": 200, "response": {"data": null}})))
         .mount(server)
         .await;
-    map_agent(&app, &entity).await;
+    app.map_agent(&entity, "meera", "+919812300011").await;
     (app, entity)
 }
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use serde_json::json;
 use tokio::task::JoinSet;
 
 use crate::helpers::{TestApp, TestAppEntity};
@@ -14,40 +13,20 @@ use crate::receiver::{Receiver, Reply};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-async fn local_app(extra: &[(&str, &str)]) -> Arc<TestApp> {
-    let mut env = vec![("WEBHOOK_ALLOW_PRIVATE", "true"), ("WEBHOOK_RETRY_SCHEDULE", "100ms,100ms,100ms")];
-    env.extend_from_slice(extra);
-    Arc::new(TestApp::with_env(&env).await)
-}
-
 fn passthru(entity: &TestAppEntity, query: &str) -> String {
     format!("/v2/integrations/call/inbound_call/{}?type=popup&{query}", entity.id)
 }
 
-async fn map_agent(app: &TestApp, entity: &TestAppEntity, id: &str, agent_number: &str) {
-    app.post(
-        "/v2/integrations/usermapping",
-        Some(&entity.token),
-        json!([{
-            "AppUserId": id, "AppUsername": "Meera Pillai", "Email": format!("{id}@acme.example"),
-            "ExotelAccountSid": entity.account_sid, "ExotelUserName": "Meera Pillai",
-            "AgentNumber": agent_number, "VirtualNumber": "+918040001111"
-        }]),
-    )
-    .await
-    .data();
-}
-
 #[tokio::test]
 async fn concurrent_passthrus_each_reach_their_own_apps_url_with_their_own_agent() {
-    let app = local_app(&[]).await;
+    let app = Arc::new(TestApp::with_local_webhooks(&[]).await);
     let receiver = Receiver::start().await;
     let _dispatcher = app.start_dispatcher();
     let mut tenants = Vec::new();
     for n in 0..4 {
         let entity = app.seed_app("sandbox").await;
         app.set_setting(&entity, "popup", receiver.url(&format!("/app{n}"))).await;
-        map_agent(&app, &entity, &format!("agent{n}"), &format!("+9198123000{n}{n}")).await;
+        app.map_agent(&entity, &format!("agent{n}"), &format!("+9198123000{n}{n}")).await;
         tenants.push(entity);
     }
 
@@ -79,7 +58,7 @@ async fn concurrent_passthrus_each_reach_their_own_apps_url_with_their_own_agent
 
 #[tokio::test]
 async fn concurrent_requests_each_resolve_their_own_token() {
-    let app = local_app(&[]).await;
+    let app = Arc::new(TestApp::with_local_webhooks(&[]).await);
     let tenants = [app.seed_app("sandbox").await, app.seed_app("sandbox").await, app.seed_app("sandbox").await];
 
     let mut calls = JoinSet::new();
@@ -105,7 +84,9 @@ async fn concurrent_requests_each_resolve_their_own_token() {
 
 #[tokio::test]
 async fn a_slow_tenant_never_has_more_attempts_in_flight_than_its_limit_and_its_backlog_still_arrives() {
-    let app = local_app(&[("WEBHOOK_MAX_IN_FLIGHT_PER_APP", "2"), ("WEBHOOK_TIMEOUT_SECS", "10")]).await;
+    let app = Arc::new(
+        TestApp::with_local_webhooks(&[("WEBHOOK_MAX_IN_FLIGHT_PER_APP", "2"), ("WEBHOOK_TIMEOUT_SECS", "10")]).await,
+    );
     let slow = Receiver::start().await;
     slow.always(Reply { status: 200, delay: Duration::from_millis(400), retry_after: None });
     let fast = Receiver::start().await;
@@ -129,7 +110,9 @@ async fn a_slow_tenant_never_has_more_attempts_in_flight_than_its_limit_and_its_
 
 #[tokio::test]
 async fn a_hanging_tenant_holds_only_its_limit_of_connections() {
-    let app = local_app(&[("WEBHOOK_MAX_IN_FLIGHT_PER_APP", "3"), ("WEBHOOK_TIMEOUT_SECS", "30")]).await;
+    let app = Arc::new(
+        TestApp::with_local_webhooks(&[("WEBHOOK_MAX_IN_FLIGHT_PER_APP", "3"), ("WEBHOOK_TIMEOUT_SECS", "30")]).await,
+    );
     let hanging = Receiver::start().await;
     hanging.always(Reply { status: 200, delay: Duration::from_secs(25), retry_after: None });
     let _dispatcher = app.start_dispatcher();

@@ -390,16 +390,10 @@ async fn a_later_delivery_for_the_same_call_and_url_is_not_claimed_while_an_earl
     store.insert_delivery(&delivery("second", "call-1", 1_000)).await.unwrap();
     store.insert_delivery(&delivery("other", "call-2", 1_000)).await.unwrap();
 
-    let claimed: Vec<String> = store
-        .claim_due_deliveries(2_000, 60_000, 10, &AppRoom::every_app(10))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
+    let claimed = claimed_ids(&store, 2_000, 60_000, 10, &AppRoom::every_app(10)).await;
     assert_eq!(claimed, ["first", "other"]);
     assert!(
-        store.claim_due_deliveries(2_000, 60_000, 10, &AppRoom::every_app(10)).await.unwrap().is_empty(),
+        claimed_ids(&store, 2_000, 60_000, 10, &AppRoom::every_app(10)).await.is_empty(),
         "leased rows are not claimed twice"
     );
 
@@ -407,23 +401,22 @@ async fn a_later_delivery_for_the_same_call_and_url_is_not_claimed_while_an_earl
         .record_attempt("first", &finished(integrations_core::domain::call::DeliveryStatus::Delivered, 3_000))
         .await
         .unwrap();
-    let next: Vec<String> = store
-        .claim_due_deliveries(3_000, 60_000, 10, &AppRoom::every_app(10))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
+    let next = claimed_ids(&store, 3_000, 60_000, 10, &AppRoom::every_app(10)).await;
     assert_eq!(next, ["second"]);
     // A lease that ran out (its worker died) makes the row claimable again.
-    let again: Vec<String> = store
-        .claim_due_deliveries(70_000, 130_000, 10, &AppRoom::every_app(10))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
+    let again = claimed_ids(&store, 70_000, 130_000, 10, &AppRoom::every_app(10)).await;
     assert_eq!(again, ["second", "other"]);
+}
+
+/// The ids a claim takes, in the order it returns them.
+async fn claimed_ids(
+    store: &integrations_core::store::Store,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+    room: &AppRoom,
+) -> Vec<String> {
+    store.claim_due_deliveries(now, lease_until, limit, room).await.unwrap().into_iter().map(|d| d.id).collect()
 }
 
 fn event_write(app_id: &str, call_sid: &str, n: u32, url: Option<&str>, lease_until: i64) -> EventWrite {
@@ -497,13 +490,7 @@ async fn a_delivery_is_stored_leased_only_when_nothing_earlier_of_its_call_and_u
     assert!(!store.record_call_event(event_write("a1", "call-2", 5, hook, 0)).await.unwrap(), "no lease asked for");
 
     assert_eq!(store.find_call("a1", "call-1").await.unwrap().unwrap().payload, r#"{"CallSid":"call-1","n":3}"#);
-    let claimed: Vec<String> = store
-        .claim_due_deliveries(2_000, 60_000, 10, &AppRoom::every_app(10))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
+    let claimed = claimed_ids(&store, 2_000, 60_000, 10, &AppRoom::every_app(10)).await;
     assert_eq!(claimed, ["msg-call-2-5"], "leased rows are not claimed, and the second of call-1 still waits");
 }
 
@@ -543,10 +530,9 @@ async fn an_apps_backlog_beyond_its_room_does_not_hide_other_apps_deliveries_fro
     }
     let room = AppRoom { busy: vec![("a1".to_string(), 1)], idle: 10 };
 
-    let claimed = store.claim_due_deliveries(2_000, 60_000, 10, &room).await.unwrap();
+    let claimed = claimed_ids(&store, 2_000, 60_000, 10, &room).await;
 
-    let ids: Vec<&str> = claimed.iter().map(|d| d.id.as_str()).collect();
-    assert_eq!(ids, ["msg-a1-call-0-0", "msg-a2-call-20-20", "msg-a2-call-21-21"]);
+    assert_eq!(claimed, ["msg-a1-call-0-0", "msg-a2-call-20-20", "msg-a2-call-21-21"]);
 }
 
 #[tokio::test]
@@ -568,14 +554,7 @@ async fn concurrent_claims_never_take_the_same_delivery() {
     }
 
     // A claim that loses a race for a row leaves it: whatever the racing claims left is still there.
-    taken.extend(
-        store
-            .claim_due_deliveries(2_000, 60_000, 100, &AppRoom::every_app(100))
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|d| d.id),
-    );
+    taken.extend(claimed_ids(&store, 2_000, 60_000, 100, &AppRoom::every_app(100)).await);
     let distinct: std::collections::HashSet<&String> = taken.iter().collect();
     assert_eq!(distinct.len(), taken.len(), "a delivery was claimed twice: {taken:?}");
     assert_eq!(taken.len(), 60, "every delivery was claimed once");
@@ -585,12 +564,12 @@ async fn concurrent_claims_never_take_the_same_delivery() {
 async fn released_leases_are_claimed_again_at_once() {
     let (_app, store) = seeded().await;
     store.record_call_event(event_write("a1", "call-1", 1, Some("https://crm.example/hook"), 90_000)).await.unwrap();
-    assert!(store.claim_due_deliveries(2_000, 60_000, 10, &AppRoom::every_app(10)).await.unwrap().is_empty());
+    assert!(claimed_ids(&store, 2_000, 60_000, 10, &AppRoom::every_app(10)).await.is_empty());
 
     store.release_leases(&["msg-call-1-1".to_string()]).await.unwrap();
 
-    let claimed = store.claim_due_deliveries(2_000, 60_000, 10, &AppRoom::every_app(10)).await.unwrap();
-    assert_eq!(claimed.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["msg-call-1-1"]);
+    let claimed = claimed_ids(&store, 2_000, 60_000, 10, &AppRoom::every_app(10)).await;
+    assert_eq!(claimed, ["msg-call-1-1"]);
 }
 
 #[tokio::test]
