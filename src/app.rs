@@ -1,6 +1,5 @@
 //! Application state, the router, and the server loop with graceful shutdown.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +18,7 @@ use uuid::Uuid;
 
 use crate::api;
 use crate::config::{Config, CorsOrigins};
+use crate::connections::{self, ConnectionLimits};
 use crate::dispatch::{Dispatcher, Outbox};
 use crate::envelope::{with_request_id, ApiError};
 use crate::exotel::Exotel;
@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .route_layer(middleware::from_fn(record_route))
         .layer(middleware::from_fn_with_state(state.clone(), request_timeout))
+        .layer(middleware::from_fn_with_state(state.clone(), read_whole_body))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(request_context))
         .layer(cors_layer(&state.config.cors_allowed_origins))
@@ -124,6 +125,38 @@ async fn request_timeout(State(state): State<AppState>, request: Request, next: 
     }
 }
 
+/// Reads the request body before the handler runs: all of it within `BODY_READ_TIMEOUT_SECS`
+/// (else 408, so a client trickling its body cannot hold the connection) and at most
+/// [`MAX_BODY_BYTES`] of it (else 413).
+async fn read_whole_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    use axum::body::{Body, HttpBody};
+
+    if request.body().is_end_stream() {
+        return next.run(request).await;
+    }
+    let limit = state.config.body_read_timeout;
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(limit, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Err(error)) => {
+            let error = error.into_inner();
+            if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                ApiError::PayloadTooLarge { limit_bytes: MAX_BODY_BYTES }.into_response()
+            } else {
+                ApiError::bad_request(format!("could not read the request body: {error}")).into_response()
+            }
+        }
+        Err(_) => {
+            tracing::warn!(limit_secs = limit.as_secs(), "request body not received in time");
+            ApiError::RequestTimeout(format!(
+                "the request body did not arrive within {} s (BODY_READ_TIMEOUT_SECS)",
+                limit.as_secs()
+            ))
+            .into_response()
+        }
+    }
+}
+
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
 }
@@ -151,17 +184,35 @@ fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
 }
 
 /// Serves until `shutdown` is cancelled, then drains in-flight requests.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    max_connections: usize,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let limits = ConnectionLimits {
+        max_connections,
+        header_read_timeout: state.config.header_read_timeout,
+        keep_alive_timeout: state.config.keep_alive_timeout,
+    };
+    connections::serve(listener, router(state), limits, shutdown).await
 }
 
 /// Connects and migrates the store, then serves on the configured address until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let store = Store::connect(config.database_url.expose(), config.database_max_connections).await?;
+    let descriptors = connections::raise_descriptor_limit();
+    let max_connections = config.max_connections.unwrap_or_else(|| connections::default_max_connections(descriptors));
+    let store =
+        Store::connect(config.database_url.expose(), config.database_max_connections, config.database_acquire_timeout)
+            .await?;
     store.migrate().await?;
     let listener = TcpListener::bind(config.listen_addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, backend = store.backend_name(), "integrations-core is ready");
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        backend = store.backend_name(),
+        max_connections,
+        "integrations-core is ready"
+    );
 
     let state = AppState::new(store.clone(), config);
     let shutdown = CancellationToken::new();
@@ -169,7 +220,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let dispatcher = Dispatcher::new(store.clone(), &state.config, &state.outbox);
     let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    serve(listener, state, shutdown).await?;
+    serve(listener, state, max_connections, shutdown).await?;
     if let Err(error) = dispatcher.await {
         tracing::error!(%error, "webhook dispatcher ended abnormally");
     }

@@ -47,7 +47,9 @@ pub fn openapi_json() -> anyhow::Result<String> {
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let store = Store::connect(config.database_url.expose(), config.database_max_connections).await?;
+    let store =
+        Store::connect(config.database_url.expose(), config.database_max_connections, config.database_acquire_timeout)
+            .await?;
     store.migrate().await?;
     Ok(store)
 }

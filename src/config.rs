@@ -65,7 +65,19 @@ pub struct Config {
     /// `sqlite://...` or `postgres://...`. May carry a password, so it is redacted in `Debug`.
     pub database_url: SecretString,
     pub database_max_connections: u32,
+    /// The longest a request waits for a database connection before it is answered 503.
+    pub database_acquire_timeout: Duration,
     pub listen_addr: SocketAddr,
+    /// Client connections open at once; one more is answered 503 and closed. `None`: sized from
+    /// the file-descriptor limit at start.
+    pub max_connections: Option<usize>,
+    /// How long a client has to send a request's head, counted from its first byte (or from the
+    /// connection's start, for its first request).
+    pub header_read_timeout: Duration,
+    /// How long a kept-alive connection may sit idle between requests.
+    pub keep_alive_timeout: Duration,
+    /// How long a client has to send a whole request body once its head has arrived.
+    pub body_read_timeout: Duration,
     /// The base URL Exotel and browsers reach this server at (status callbacks point here).
     pub public_base_url: String,
     pub admin_token: Option<SecretString>,
@@ -212,7 +224,34 @@ impl Config {
                 },
                 positive_int,
             )?,
+            database_acquire_timeout: Duration::from_millis(parse_or(
+                "DATABASE_ACQUIRE_TIMEOUT_MS",
+                var("DATABASE_ACQUIRE_TIMEOUT_MS"),
+                2000u64,
+                positive_int,
+            )?),
             listen_addr,
+            max_connections: var("MAX_CONNECTIONS")
+                .map(|v| parse_or("MAX_CONNECTIONS", Some(v), 0usize, positive_int))
+                .transpose()?,
+            header_read_timeout: Duration::from_secs(parse_or(
+                "HEADER_READ_TIMEOUT_SECS",
+                var("HEADER_READ_TIMEOUT_SECS"),
+                10u64,
+                positive_int,
+            )?),
+            keep_alive_timeout: Duration::from_secs(parse_or(
+                "KEEP_ALIVE_TIMEOUT_SECS",
+                var("KEEP_ALIVE_TIMEOUT_SECS"),
+                30u64,
+                positive_int,
+            )?),
+            body_read_timeout: Duration::from_secs(parse_or(
+                "BODY_READ_TIMEOUT_SECS",
+                var("BODY_READ_TIMEOUT_SECS"),
+                10u64,
+                positive_int,
+            )?),
             public_base_url,
             admin_token: var("ADMIN_TOKEN").map(SecretString::new),
             master_key,

@@ -6,6 +6,8 @@ use axum::Json;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::store::Unavailable;
+
 tokio::task_local! {
     /// The id of the request being served; set by the request-id middleware for the whole request.
     static REQUEST_ID: Uuid;
@@ -56,6 +58,16 @@ fn envelope_response<T: Serialize>(status: StatusCode, error: String, data: Opti
     (status, Json(body)).into_response()
 }
 
+/// A full disk is freed by an operator, not in a second: clients are asked to wait longer.
+const STORAGE_FULL_RETRY_AFTER_SECS: u64 = 10;
+
+fn storage_message(reason: Unavailable) -> &'static str {
+    match reason {
+        Unavailable::Full => "the storage is full: nothing was stored; try again once the operator has freed space",
+        Unavailable::Down => "the storage is unavailable: nothing was stored; try again shortly",
+    }
+}
+
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
 /// Every way a request can fail. `status()` is the single table from error to HTTP status.
@@ -71,6 +83,8 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("request body is larger than the {limit_bytes} byte limit")]
     PayloadTooLarge { limit_bytes: usize },
     #[error("too many failed attempts; try again in {retry_after_secs} s")]
@@ -80,6 +94,9 @@ pub enum ApiError {
     Upstream { status: StatusCode, message: String },
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// The database cannot take the request now; nothing of it was stored.
+    #[error("{}", storage_message(*.0))]
+    StorageUnavailable(Unavailable),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -108,10 +125,11 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream { status, .. } => *status,
-            Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ServiceUnavailable(_) | Self::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -121,7 +139,13 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
         match error {
             crate::store::StoreError::Conflict(message) => Self::Conflict(message),
-            other => Self::Internal(other.into()),
+            other => match other.unavailable() {
+                Some(reason) => {
+                    tracing::warn!(error = %other, "storage unavailable");
+                    Self::StorageUnavailable(reason)
+                }
+                None => Self::Internal(other.into()),
+            },
         }
     }
 }
@@ -138,9 +162,22 @@ impl IntoResponse for ApiError {
         if let Self::Internal(cause) = &self {
             tracing::error!(error = format!("{cause:#}"), "request failed with an internal error");
         }
+        if let Self::StorageUnavailable(reason) = &self {
+            let reason = match reason {
+                Unavailable::Full => "full",
+                Unavailable::Down => "down",
+            };
+            metrics::counter!(crate::telemetry::metrics::STORAGE_UNAVAILABLE, "reason" => reason).increment(1);
+        }
         let mut response = envelope_response::<()>(status, self.to_string(), None);
-        if let Self::TooManyRequests { retry_after_secs } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+        let retry_after_secs = match self {
+            Self::TooManyRequests { retry_after_secs } => Some(retry_after_secs.max(1)),
+            Self::StorageUnavailable(Unavailable::Full) => Some(STORAGE_FULL_RETRY_AFTER_SECS),
+            Self::StorageUnavailable(Unavailable::Down) | Self::ServiceUnavailable(_) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after_secs {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -14,6 +14,8 @@ pub mod calls;
 pub mod cli;
 /// Configuration from the environment, validated once at start-up.
 pub mod config;
+/// The accept loop: the connection cap, connection deadlines and the file-descriptor limit.
+pub mod connections;
 /// Secrets at rest (AES-256-GCM), the SDK's SipSecret form, and HMAC signatures.
 pub mod crypto;
 /// The webhook dispatcher (outbox worker).

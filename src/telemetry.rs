@@ -43,6 +43,10 @@ pub mod metrics {
     pub const EXOTEL_REQUESTS: &str = "exotel_requests_total";
     pub const EXOTEL_DURATION: &str = "exotel_request_duration_seconds";
     pub const DB_POOL_CONNECTIONS: &str = "db_pool_connections";
+    pub const DB_CONNECTIONS_DISCARDED: &str = "db_connections_discarded_total";
+    pub const STORAGE_UNAVAILABLE: &str = "storage_unavailable_total";
+    pub const HTTP_CONNECTIONS_OPEN: &str = "http_connections_open";
+    pub const HTTP_CONNECTIONS_SHED: &str = "http_connections_shed_total";
 
     const LATENCY_BUCKETS: &[f64] =
         &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -82,6 +86,19 @@ pub mod metrics {
         describe_counter!(EXOTEL_REQUESTS, "Calls to Exotel by operation and outcome (ok, refused, unreachable)");
         describe_histogram!(EXOTEL_DURATION, Unit::Seconds, "Exotel call latency by operation and outcome");
         describe_gauge!(DB_POOL_CONNECTIONS, "Database pool connections by state (in_use, idle)");
+        describe_counter!(
+            DB_CONNECTIONS_DISCARDED,
+            "SQLite writer connections closed because a failed write left their transaction state out of step"
+        );
+        describe_counter!(
+            STORAGE_UNAVAILABLE,
+            "Requests answered 503 because the storage was unavailable, by reason (full, down)"
+        );
+        describe_gauge!(HTTP_CONNECTIONS_OPEN, "Client connections open");
+        describe_counter!(
+            HTTP_CONNECTIONS_SHED,
+            "Client connections refused with a 503 because MAX_CONNECTIONS were open"
+        );
     }
 }
 

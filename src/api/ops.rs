@@ -29,23 +29,37 @@ pub async fn healthz() -> Success<Health> {
     Success(Health { status: "ok" })
 }
 
-/// Ready: the database answers too; 503 otherwise.
+/// Ready: the database answers and takes a write; 503 otherwise.
 #[utoipa::path(
     get,
     path = "/readyz",
     operation_id = "readyz",
     tag = "ops",
     responses(
-        (status = 200, description = "The database answers.", body = HealthEnvelope, example = json!(examples::health())),
-        (status = 503, description = "The database is unreachable (or the check timed out).", body = ErrorEnvelope),
+        (status = 200, description = "The database answers and commits a write.", body = HealthEnvelope, example = json!(examples::health())),
+        (status = 503, description = "The database is unreachable or refuses writes (a full disk), or the check timed \
+            out; the `Retry-After` header says when to ask again.", body = ErrorEnvelope),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Success<Health>> {
-    match state.store.ping().await {
-        Ok(()) => Ok(Success(Health { status: "ok" })),
-        Err(error) => {
+    let check = async {
+        state.store.ping().await?;
+        state.store.probe_write(crate::domain::time::now_ms()).await
+    };
+    // Answered within the bound a request waits for a connection, whatever the database does.
+    let bound = state.config.database_acquire_timeout;
+    match tokio::time::timeout(bound, check).await {
+        Ok(Ok(())) => Ok(Success(Health { status: "ok" })),
+        Ok(Err(error)) => {
             tracing::warn!(%error, "readiness check failed");
-            Err(ApiError::ServiceUnavailable("database is unreachable".to_string()))
+            Err(match ApiError::from(error) {
+                unavailable @ ApiError::StorageUnavailable(_) => unavailable,
+                _ => ApiError::ServiceUnavailable("the database failed the readiness check".to_string()),
+            })
+        }
+        Err(_) => {
+            tracing::warn!(bound_ms = bound.as_millis() as u64, "readiness check timed out");
+            Err(ApiError::StorageUnavailable(crate::store::Unavailable::Down))
         }
     }
 }

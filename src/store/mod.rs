@@ -1,12 +1,18 @@
 //! Storage over SQLite or Postgres. All SQL lives here; every function takes its tenant first.
 
+use std::future::Future;
 use std::hash::{Hash, Hasher};
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnectionMetadata;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Connection;
 
 use crate::batch::Batcher;
 
@@ -65,6 +71,78 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Why the storage cannot serve a request right now: trouble that passes, not a bug in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// The disk (or the database's quota) is full: writes fail until space is freed.
+    Full,
+    /// The database is unreachable, restarting, overloaded, or no connection was free in time.
+    Down,
+}
+
+impl StoreError {
+    /// Whether this error is the storage being unavailable (and which way), rather than a fault
+    /// of the request or of this code.
+    pub fn unavailable(&self) -> Option<Unavailable> {
+        match self {
+            Self::Batch(inner) => inner.unavailable(),
+            Self::Stopped(_) => Some(Unavailable::Down),
+            Self::Database(error) => unavailability(error),
+            Self::Conflict(_) | Self::Migrate(_) => None,
+        }
+    }
+}
+
+fn unavailability(error: &sqlx::Error) -> Option<Unavailable> {
+    use sqlx::Error as E;
+    match error {
+        E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Io(_) | E::Tls(_) => Some(Unavailable::Down),
+        E::Database(db) => {
+            let code = db.code()?;
+            match self::db_kind(db.as_ref()) {
+                DbKind::Sqlite => sqlite_unavailability(code.parse().ok()?),
+                DbKind::Postgres => postgres_unavailability(&code),
+            }
+        }
+        _ => None,
+    }
+}
+
+enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+fn db_kind(error: &dyn sqlx::error::DatabaseError) -> DbKind {
+    if error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+        DbKind::Postgres
+    } else {
+        DbKind::Sqlite
+    }
+}
+
+/// SQLite's result codes (the low byte of an extended code) that mean the storage, not the statement, failed.
+fn sqlite_unavailability(extended_code: i32) -> Option<Unavailable> {
+    match extended_code & 0xff {
+        13 => Some(Unavailable::Full), // SQLITE_FULL
+        // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_PROTOCOL
+        5 | 6 | 8 | 10 | 14 | 15 => Some(Unavailable::Down),
+        _ => None,
+    }
+}
+
+/// Postgres's SQLSTATEs that mean the server, not the statement, failed.
+fn postgres_unavailability(sqlstate: &str) -> Option<Unavailable> {
+    match sqlstate {
+        "53100" => Some(Unavailable::Full), // disk_full
+        // insufficient resources, connection exceptions, shutting down / starting up, I/O error,
+        // a read-only standby after a failover, serialization failure, deadlock, lock timeout
+        s if s.starts_with("53") || s.starts_with("08") || s.starts_with("57P") => Some(Unavailable::Down),
+        "58030" | "25006" | "40001" | "40P01" | "55P03" => Some(Unavailable::Down),
+        _ => None,
+    }
+}
 
 /// True when the database refused a write because a unique key already exists.
 pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
@@ -178,12 +256,41 @@ impl Store {
     }
 }
 
+type ReleaseCheck<'c> = Pin<Box<dyn Future<Output = Result<bool, sqlx::Error>> + Send + 'c>>;
+
+/// Keeps a SQLite writer connection for reuse only if sqlx and SQLite agree that no transaction is open.
+///
+/// sqlx-sqlite counts the transactions it opened. When SQLite rolls a transaction back by itself
+/// (a full disk fails a statement or the COMMIT), the ROLLBACK that sqlx then sends fails ("no
+/// transaction is active") and its count stays at one. On that connection the next `begin()`
+/// would issue a SAVEPOINT, which opens a real transaction that nothing ever commits: every later
+/// "commit" would only release the savepoint and report success for writes that are never
+/// durable. Such a connection is closed instead of returned; the next write opens a fresh one.
+fn discard_if_out_of_step(conn: &mut SqliteConnection, _: PoolConnectionMetadata) -> ReleaseCheck<'_> {
+    Box::pin(async move {
+        if !conn.is_in_transaction() {
+            return Ok(true);
+        }
+        // A transaction dropped on an error queues its ROLLBACK; a ping runs after it.
+        conn.ping().await?;
+        if conn.is_in_transaction() {
+            tracing::warn!(
+                "closing the SQLite writer connection: a failed write left its transaction state out of step"
+            );
+            metrics::counter!(crate::telemetry::metrics::DB_CONNECTIONS_DISCARDED).increment(1);
+            return Ok(false);
+        }
+        Ok(true)
+    })
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Store {
-    /// Connects to `sqlite://...` (creating the file and its folder) or `postgres://...`.
-    pub async fn connect(database_url: &str, max_connections: u32) -> StoreResult<Self> {
+    /// Connects to `sqlite://...` (creating the file and its folder) or `postgres://...`. A
+    /// request waits at most `acquire_timeout` for a connection (then fails as [`Unavailable::Down`]).
+    pub async fn connect(database_url: &str, max_connections: u32, acquire_timeout: Duration) -> StoreResult<Self> {
         if database_url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(database_url)?;
             if let Some(dir) = options.get_filename().parent() {
@@ -191,13 +298,17 @@ impl Store {
                     std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
                 }
             }
-            Self::connect_sqlite(options, max_connections).await
+            Self::connect_sqlite(options, max_connections, acquire_timeout).await
         } else {
-            Self::connect_postgres(PgConnectOptions::from_str(database_url)?, max_connections).await
+            Self::connect_postgres(PgConnectOptions::from_str(database_url)?, max_connections, acquire_timeout).await
         }
     }
 
-    pub async fn connect_sqlite(options: SqliteConnectOptions, max_connections: u32) -> StoreResult<Self> {
+    pub async fn connect_sqlite(
+        options: SqliteConnectOptions,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> StoreResult<Self> {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -209,18 +320,25 @@ impl Store {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
+            .acquire_timeout(acquire_timeout)
+            .after_release(discard_if_out_of_step)
             .connect_with(options.clone())
             .await?;
         checkpoint::start(options.clone(), writer.clone()).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
             .test_before_acquire(false)
+            .acquire_timeout(acquire_timeout)
             .connect_with(options.read_only(true))
             .await?;
         Ok(Self::new(Db::Sqlite { reader, writer }))
     }
 
-    pub async fn connect_postgres(options: PgConnectOptions, max_connections: u32) -> StoreResult<Self> {
+    pub async fn connect_postgres(
+        options: PgConnectOptions,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> StoreResult<Self> {
         // Every statement here is a short lookup or write through an index, whose best plan does
         // not depend on its parameters. Without a forced generic plan, Postgres plans the batch
         // statements (arrays whose length it cannot know) afresh on every execution: a third of
@@ -237,7 +355,7 @@ impl Store {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(acquire_timeout)
             .connect_with(options)
             .await?;
         Ok(Self::new(Db::Postgres(pool)))
@@ -255,6 +373,15 @@ impl Store {
     /// One cheap round trip, for readiness checks.
     pub async fn ping(&self) -> StoreResult<()> {
         on_reader!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// One small committed write, for readiness checks: fails while writes fail (a full disk, a
+    /// read-only or unreachable database).
+    pub async fn probe_write(&self, now: i64) -> StoreResult<()> {
+        let sql = "INSERT INTO readiness_probe (id, checked_at) VALUES (1, $1) \
+                   ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at";
+        on_writer!(self, |pool| sqlx::query(sql).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 

@@ -168,6 +168,11 @@ impl TestApp {
         raw_dump(&self.raw).await
     }
 
+    /// Runs `sql` on the test's database behind the store's back.
+    pub async fn raw_execute(&self, sql: &str) {
+        raw_execute(&self.raw, sql).await
+    }
+
     /// The SQLite database file behind this app.
     #[cfg(not(feature = "pg-tests"))]
     pub fn sqlite_file(&self) -> std::path::PathBuf {
@@ -323,9 +328,23 @@ type RawDb = sqlx::postgres::PgConnectOptions;
 #[cfg(not(feature = "pg-tests"))]
 async fn fresh_store(config: &Config) -> (Store, RawDb) {
     let url = config.database_url.expose().to_string();
-    let store = Store::connect(&url, 4).await.expect("sqlite store");
+    let store = Store::connect(&url, 4, std::time::Duration::from_secs(5)).await.expect("sqlite store");
     store.migrate().await.expect("migrations");
     (store, url)
+}
+
+#[cfg(not(feature = "pg-tests"))]
+async fn raw_execute(url: &RawDb, sql: &str) {
+    let pool = sqlx::SqlitePool::connect(url).await.expect("raw sqlite pool");
+    sqlx::query(sql).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    pool.close().await;
+}
+
+#[cfg(feature = "pg-tests")]
+async fn raw_execute(options: &RawDb, sql: &str) {
+    let pool = sqlx::PgPool::connect_with(options.clone()).await.expect("raw postgres pool");
+    sqlx::query(sql).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    pool.close().await;
 }
 
 #[cfg(not(feature = "pg-tests"))]
@@ -392,7 +411,8 @@ async fn fresh_store(_config: &Config) -> (Store, RawDb) {
     sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.expect("create schema");
     admin.close().await;
     let options = PgConnectOptions::from_str(&url).unwrap().options([("search_path", schema.as_str())]);
-    let store = Store::connect_postgres(options.clone(), 4).await.expect("postgres store");
+    let store =
+        Store::connect_postgres(options.clone(), 4, std::time::Duration::from_secs(5)).await.expect("postgres store");
     store.migrate().await.expect("migrations");
     (store, options)
 }

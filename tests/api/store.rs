@@ -7,7 +7,7 @@ use integrations_core::store::{
 
 use crate::helpers::TestApp;
 
-fn customer(id: &str, created_at: i64) -> CustomerRow {
+pub(crate) fn customer(id: &str, created_at: i64) -> CustomerRow {
     CustomerRow {
         id: id.to_string(),
         name: format!("Customer {id}"),
@@ -18,7 +18,7 @@ fn customer(id: &str, created_at: i64) -> CustomerRow {
     }
 }
 
-fn app_row(id: &str, customer_id: &str, created_at: i64) -> AppRow {
+pub(crate) fn app_row(id: &str, customer_id: &str, created_at: i64) -> AppRow {
     AppRow {
         id: id.to_string(),
         customer_id: customer_id.to_string(),
@@ -419,7 +419,7 @@ async fn claimed_ids(
     store.claim_due_deliveries(now, lease_until, limit, room).await.unwrap().into_iter().map(|d| d.id).collect()
 }
 
-fn event_write(app_id: &str, call_sid: &str, n: u32, url: Option<&str>, lease_until: i64) -> EventWrite {
+pub(crate) fn event_write(app_id: &str, call_sid: &str, n: u32, url: Option<&str>, lease_until: i64) -> EventWrite {
     EventWrite {
         event: CallEvent {
             id: format!("event-{call_sid}-{n}"),
