@@ -22,7 +22,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -45,8 +45,9 @@ pub struct ConnectionLimits {
 const RESERVED_DESCRIPTORS: u64 = 512;
 /// Never size the cap below this, even under a tiny descriptor limit.
 const MIN_CONNECTIONS: usize = 64;
-/// How often each connection's deadlines are checked.
-const DEADLINE_TICK: Duration = Duration::from_millis(250);
+/// The shortest wait between two looks at a connection's deadlines (a connection wakes only when
+/// a deadline could have passed, not on a fixed tick).
+const MIN_CHECK_IN: Duration = Duration::from_millis(20);
 
 /// Raises the soft file-descriptor limit to the hard limit and logs both. Returns the soft limit
 /// now in force (`None` where the platform has no such limit).
@@ -153,8 +154,8 @@ async fn serve_connection(
     let builder = auto::Builder::new(TokioExecutor::new());
     let connection = builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(connection);
-    let mut tick = tokio::time::interval(DEADLINE_TICK);
     let mut draining = false;
+    let mut check_in = limits.header_read_timeout;
     loop {
         tokio::select! {
             result = connection.as_mut() => {
@@ -167,12 +168,15 @@ async fn serve_connection(
                 draining = true;
                 connection.as_mut().graceful_shutdown();
             }
-            _ = tick.tick() => {
-                if let Some(reason) = activity.overdue(&limits) {
+            // A head that starts while the connection idles has a nearer deadline than the idle one.
+            _ = activity.head_began.notified() => check_in = limits.header_read_timeout,
+            _ = tokio::time::sleep(check_in) => match activity.check(&limits) {
+                Deadline::Passed(reason) => {
                     tracing::debug!(%peer, reason, "closing the connection");
                     break;
                 }
-            }
+                Deadline::CheckIn(after) => check_in = after,
+            },
         }
     }
     gauge.decrement(1.0);
@@ -214,6 +218,8 @@ struct Activity {
     /// When the head being read began (0: none is; the first request's counts from the open).
     head_started_ms: AtomicU64,
     in_flight: AtomicUsize,
+    /// Woken when a request head begins on an idle connection.
+    head_began: Notify,
 }
 
 /// A request being served on the connection; no deadline of the connection applies meanwhile
@@ -235,6 +241,7 @@ impl Activity {
             // The first request's head is due from the moment the connection opens.
             head_started_ms: AtomicU64::new(1),
             in_flight: AtomicUsize::new(0),
+            head_began: Notify::new(),
         }
     }
 
@@ -252,7 +259,9 @@ impl Activity {
         let now = self.now_ms();
         self.last_io_ms.store(now, Ordering::Relaxed);
         if self.in_flight.load(Ordering::Relaxed) == 0 {
-            let _ = self.head_started_ms.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+            if self.head_started_ms.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+                self.head_began.notify_one();
+            }
         }
     }
 
@@ -260,22 +269,42 @@ impl Activity {
         self.last_io_ms.store(self.now_ms(), Ordering::Relaxed);
     }
 
-    /// Why the connection should be closed now, if it should.
-    fn overdue(&self, limits: &ConnectionLimits) -> Option<&'static str> {
-        if self.in_flight.load(Ordering::Relaxed) > 0 {
-            return None;
-        }
+    /// Whether a deadline of the connection has passed, or else when to look again.
+    fn check(&self, limits: &ConnectionLimits) -> Deadline {
+        let millis = |d: Duration| d.as_millis() as u64;
         let now = self.now_ms();
+        if self.in_flight.load(Ordering::Relaxed) > 0 {
+            // The request's own timeouts apply; the next deadline starts no sooner than its end.
+            return Deadline::CheckIn(limits.header_read_timeout.min(limits.keep_alive_timeout));
+        }
         let head_started = self.head_started_ms.load(Ordering::Relaxed);
-        if head_started > 0 {
-            (now.saturating_sub(head_started) > limits.header_read_timeout.as_millis() as u64)
-                .then_some("the request head did not arrive within HEADER_READ_TIMEOUT_SECS")
+        let (since, limit, reason) = if head_started > 0 {
+            (
+                head_started,
+                millis(limits.header_read_timeout),
+                "the request head did not arrive within HEADER_READ_TIMEOUT_SECS",
+            )
         } else {
-            let idle = now.saturating_sub(self.last_io_ms.load(Ordering::Relaxed));
-            (idle > limits.keep_alive_timeout.as_millis() as u64)
-                .then_some("idle for longer than KEEP_ALIVE_TIMEOUT_SECS")
+            (
+                self.last_io_ms.load(Ordering::Relaxed),
+                millis(limits.keep_alive_timeout),
+                "idle for longer than KEEP_ALIVE_TIMEOUT_SECS",
+            )
+        };
+        let elapsed = now.saturating_sub(since);
+        if elapsed > limit {
+            Deadline::Passed(reason)
+        } else {
+            Deadline::CheckIn(Duration::from_millis(limit - elapsed + 1).max(MIN_CHECK_IN))
         }
     }
+}
+
+/// What a look at a connection's deadlines found.
+#[derive(Debug, PartialEq, Eq)]
+enum Deadline {
+    Passed(&'static str),
+    CheckIn(Duration),
 }
 
 /// A socket that tells its connection's [`Activity`] whenever bytes move.
@@ -341,6 +370,24 @@ mod tests {
         }
     }
 
+    fn passed(activity: &Activity) -> &'static str {
+        match activity.check(&limits()) {
+            Deadline::Passed(reason) => reason,
+            Deadline::CheckIn(after) => panic!("no deadline passed; next look in {after:?}"),
+        }
+    }
+
+    #[test]
+    fn a_connection_wakes_when_its_deadline_could_pass_not_before() {
+        let activity = Activity::new();
+        match activity.check(&limits()) {
+            Deadline::CheckIn(after) => {
+                assert!(after > Duration::from_millis(30) && after <= Duration::from_millis(51))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn the_cap_leaves_room_for_the_reserve_but_never_falls_below_the_minimum() {
         assert_eq!(default_max_connections(Some(20_000)), 20_000 - RESERVED_DESCRIPTORS as usize);
@@ -350,9 +397,9 @@ mod tests {
     #[test]
     fn a_connection_that_sends_nothing_is_overdue_after_the_head_deadline() {
         let activity = Activity::new();
-        assert_eq!(activity.overdue(&limits()), None);
+        assert!(matches!(activity.check(&limits()), Deadline::CheckIn(_)));
         std::thread::sleep(Duration::from_millis(70));
-        assert!(activity.overdue(&limits()).unwrap().contains("HEADER_READ_TIMEOUT_SECS"));
+        assert!(passed(&activity).contains("HEADER_READ_TIMEOUT_SECS"));
     }
 
     #[test]
@@ -360,9 +407,9 @@ mod tests {
         let activity = Arc::new(Activity::new());
         drop(activity.request_started());
         std::thread::sleep(Duration::from_millis(70));
-        assert_eq!(activity.overdue(&limits()), None, "idle, not reading a head");
+        assert!(matches!(activity.check(&limits()), Deadline::CheckIn(_)), "idle, not reading a head");
         std::thread::sleep(Duration::from_millis(170));
-        assert!(activity.overdue(&limits()).unwrap().contains("KEEP_ALIVE_TIMEOUT_SECS"));
+        assert!(passed(&activity).contains("KEEP_ALIVE_TIMEOUT_SECS"));
     }
 
     #[test]
@@ -373,7 +420,7 @@ mod tests {
             activity.read();
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(activity.overdue(&limits()).is_some());
+        assert!(passed(&activity).contains("HEADER_READ_TIMEOUT_SECS"));
     }
 
     #[test]
@@ -381,8 +428,8 @@ mod tests {
         let activity = Arc::new(Activity::new());
         let request = activity.request_started();
         std::thread::sleep(Duration::from_millis(250));
-        assert_eq!(activity.overdue(&limits()), None);
+        assert!(matches!(activity.check(&limits()), Deadline::CheckIn(_)));
         drop(request);
-        assert_eq!(activity.overdue(&limits()), None, "the idle time counts from the answer");
+        assert!(matches!(activity.check(&limits()), Deadline::CheckIn(_)), "the idle time counts from the answer");
     }
 }

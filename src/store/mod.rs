@@ -240,11 +240,13 @@ impl Store {
     }
 
     /// Writes a batch of events; when the batch fails, each write is tried on its own, so one bad
-    /// write (its app deleted a moment ago) fails alone.
+    /// write (its app deleted a moment ago) fails alone. When the storage itself is unavailable,
+    /// every write fails at once with the batch's error: trying each would only wait again.
     async fn record_call_events_isolated(&self, writes: &[EventWrite]) -> Vec<StoreResult<bool>> {
         match self.record_call_events(writes).await {
             Ok(leased) => leased.into_iter().map(Ok).collect(),
             Err(error) if writes.len() == 1 => vec![Err(error)],
+            Err(error) if error.unavailable().is_some() => per_request(writes.len(), Err(error)),
             Err(_) => {
                 let mut results = Vec::with_capacity(writes.len());
                 for write in writes {

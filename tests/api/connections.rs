@@ -104,6 +104,23 @@ async fn a_kept_alive_connection_is_served_then_closed_when_idle() {
 }
 
 #[tokio::test]
+async fn a_head_begun_after_an_idle_spell_has_the_head_deadline_not_the_idle_one() {
+    let server = server(100).await;
+    let mut client = TcpStream::connect(server.addr).await.unwrap();
+    client.write_all(HEALTHZ).await.unwrap();
+    let mut buf = [0u8; 4096];
+    client.read(&mut buf).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let started = Instant::now();
+    client.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+    let (_, closed) = read_until_closed(&mut client, Duration::from_secs(5)).await;
+    let closed = closed.expect("the server closed the connection");
+    assert!(closed < Duration::from_millis(1_500), "closed {closed:?} after the head began");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+#[tokio::test]
 async fn a_body_that_does_not_arrive_in_time_is_a_408() {
     let server = server(100).await;
     let mut client = TcpStream::connect(server.addr).await.unwrap();
