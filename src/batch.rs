@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -39,6 +40,8 @@ struct Shared<I, O> {
     run: Box<RunBatch<I, O>>,
     max_batch: usize,
     slots: usize,
+    /// The longest a request waits in the queue for its batch to be served.
+    max_wait: Duration,
     state: Mutex<State<I, O>>,
 }
 
@@ -53,16 +56,24 @@ struct Job<I, O> {
     reply: oneshot::Sender<O>,
 }
 
-/// The request was dropped unanswered: its batch task panicked, or the runtime is shutting down.
-#[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("the batch worker has stopped")]
-pub struct Stopped;
+/// Why a request got no answer from its batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unanswered {
+    /// Its batch task panicked, or the runtime is shutting down.
+    #[error("the batch worker has stopped")]
+    Stopped,
+    /// The batches ahead of it (slow or failing: a database that is down) kept it waiting past the
+    /// bound. It is not run later: a batch leaves out the requests whose callers have gone.
+    #[error("waited longer than {} ms for a batch", .0.as_millis())]
+    Overdue(Duration),
+}
 
 impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
     /// A batcher serving batches with `run`, which must return one output per input, in order.
     /// At most `slots` batches run at once, each of at most `max_batch` inputs. With one slot,
-    /// batches run strictly one after another, so requests are served in arrival order.
-    pub fn new<F, Fut>(max_batch: usize, slots: usize, run: F) -> Self
+    /// batches run strictly one after another, so requests are served in arrival order. A
+    /// request that has to queue waits at most `max_wait` for its answer.
+    pub fn new<F, Fut>(max_batch: usize, slots: usize, max_wait: Duration, run: F) -> Self
     where
         F: Fn(Vec<I>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Vec<O>> + Send + 'static,
@@ -73,13 +84,14 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
                 run,
                 max_batch: max_batch.max(1),
                 slots: slots.max(1),
+                max_wait,
                 state: Mutex::new(State { busy: 0, waiting: VecDeque::new() }),
             }),
         }
     }
 
     /// Serves `input`, alone when a slot is free, else with the requests waiting beside it.
-    pub async fn call(&self, input: I) -> Result<O, Stopped> {
+    pub async fn call(&self, input: I) -> Result<O, Unanswered> {
         let input = {
             let mut state = self.shared.state.lock().expect("batcher lock");
             if state.busy < self.shared.slots && state.waiting.is_empty() {
@@ -95,11 +107,15 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
             Ok(input) => {
                 // The slot is handed on even if this caller is dropped mid-batch.
                 let slot = Slot(self.shared.clone());
-                let output = (self.shared.run)(vec![input]).await.pop().ok_or(Stopped);
+                let output = (self.shared.run)(vec![input]).await.pop().ok_or(Unanswered::Stopped);
                 drop(slot);
                 output
             }
-            Err(output) => output.await.map_err(|_| Stopped),
+            Err(output) => match tokio::time::timeout(self.shared.max_wait, output).await {
+                Ok(answer) => answer.map_err(|_| Unanswered::Stopped),
+                // Dropping the receiver takes the request out of every batch not yet formed.
+                Err(_) => Err(Unanswered::Overdue(self.shared.max_wait)),
+            },
         }
     }
 }
@@ -122,8 +138,10 @@ impl<I: Send + 'static, O: Send + 'static> Drop for Slot<I, O> {
 
 impl<I, O> Shared<I, O> {
     /// The next batch for a slot whose batch just ended; empty (and the slot freed) when none waits.
+    /// Requests whose callers have gone (timed out, disconnected) are dropped, not run.
     fn next_batch(&self) -> Vec<Job<I, O>> {
         let mut state = self.state.lock().expect("batcher lock");
+        state.waiting.retain(|job| !job.reply.is_closed());
         let take = state.waiting.len().min(self.max_batch);
         if take == 0 {
             state.busy -= 1;
@@ -158,9 +176,11 @@ mod tests {
 
     use super::*;
 
+    const WAIT: Duration = Duration::from_secs(30);
+
     #[tokio::test]
     async fn each_caller_gets_the_output_of_its_own_input() {
-        let batcher = Batcher::new(8, 2, |inputs: Vec<u32>| async move {
+        let batcher = Batcher::new(8, 2, WAIT, |inputs: Vec<u32>| async move {
             tokio::time::sleep(Duration::from_millis(1)).await;
             inputs.iter().map(|i| i * 10).collect()
         });
@@ -180,7 +200,7 @@ mod tests {
     async fn requests_that_arrive_while_the_slot_is_busy_share_the_next_batch() {
         let sizes = Arc::new(Mutex::new(Vec::new()));
         let seen = sizes.clone();
-        let batcher = Batcher::new(100, 1, move |inputs: Vec<u32>| {
+        let batcher = Batcher::new(100, 1, WAIT, move |inputs: Vec<u32>| {
             seen.lock().unwrap().push(inputs.len());
             async move {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -210,7 +230,7 @@ mod tests {
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         let (r, p) = (running.clone(), peak.clone());
-        let batcher = Batcher::new(1, 3, move |inputs: Vec<u32>| {
+        let batcher = Batcher::new(1, 3, WAIT, move |inputs: Vec<u32>| {
             let (r, p) = (r.clone(), p.clone());
             async move {
                 let now = r.fetch_add(1, Ordering::SeqCst) + 1;
@@ -236,7 +256,7 @@ mod tests {
     async fn one_slot_serves_concurrent_requests_in_arrival_order() {
         let order = Arc::new(Mutex::new(Vec::new()));
         let seen = order.clone();
-        let batcher = Batcher::new(4, 1, move |inputs: Vec<u32>| {
+        let batcher = Batcher::new(4, 1, WAIT, move |inputs: Vec<u32>| {
             seen.lock().unwrap().extend(inputs.iter().copied());
             async move {
                 tokio::time::sleep(Duration::from_millis(2)).await;
@@ -259,7 +279,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_caller_dropped_mid_batch_does_not_strand_the_requests_behind_it() {
-        let batcher = Batcher::new(10, 1, |inputs: Vec<u32>| async move {
+        let batcher = Batcher::new(10, 1, WAIT, |inputs: Vec<u32>| async move {
             tokio::time::sleep(Duration::from_millis(30)).await;
             inputs
         });
@@ -278,5 +298,31 @@ mod tests {
         let answer = tokio::time::timeout(Duration::from_secs(2), follower).await.expect("the follower was served");
         assert_eq!(answer.unwrap().unwrap(), 2);
         assert_eq!(batcher.call(3).await.unwrap(), 3, "the slot was freed for the next caller");
+    }
+
+    #[tokio::test]
+    async fn a_queued_request_waits_at_most_the_bound_and_is_then_never_run() {
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        let seen = ran.clone();
+        let batcher = Batcher::new(10, 1, Duration::from_millis(50), move |inputs: Vec<u32>| {
+            seen.lock().unwrap().extend(inputs.iter().copied());
+            async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                inputs
+            }
+        });
+        let slow = tokio::spawn({
+            let batcher = batcher.clone();
+            async move { batcher.call(1).await }
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+
+        let started = std::time::Instant::now();
+        assert_eq!(batcher.call(2).await, Err(Unanswered::Overdue(Duration::from_millis(50))));
+        assert!(started.elapsed() < Duration::from_millis(150), "waited {:?}", started.elapsed());
+
+        assert_eq!(slow.await.unwrap(), Ok(1));
+        assert_eq!(batcher.call(3).await, Ok(3));
+        assert_eq!(*ran.lock().unwrap(), [1, 3], "the request whose caller gave up was left out");
     }
 }

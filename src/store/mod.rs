@@ -66,8 +66,9 @@ pub enum StoreError {
     /// The statement serving a whole batch failed; every request in it gets the same error.
     #[error("{0}")]
     Batch(Arc<StoreError>),
-    #[error("the database worker has stopped")]
-    Stopped(#[from] crate::batch::Stopped),
+    /// A batched statement did not answer this request (see [`crate::batch::Unanswered`]).
+    #[error("{0}")]
+    Unanswered(#[from] crate::batch::Unanswered),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -87,7 +88,7 @@ impl StoreError {
     pub fn unavailable(&self) -> Option<Unavailable> {
         match self {
             Self::Batch(inner) => inner.unavailable(),
-            Self::Stopped(_) => Some(Unavailable::Down),
+            Self::Unanswered(_) => Some(Unavailable::Down),
             Self::Database(error) => unavailability(error),
             Self::Conflict(_) | Self::Migrate(_) => None,
         }
@@ -185,26 +186,27 @@ const READ_SLOTS: usize = 2;
 const POSTGRES_EVENT_SHARDS: usize = 2;
 
 impl Batches {
-    fn start(store: &Store) -> Self {
+    /// A request waits at most `max_wait` in a queue: as long as it may wait for a connection.
+    fn start(store: &Store, max_wait: Duration) -> Self {
         let unbatched = Store { db: store.db.clone(), batches: None };
         let shards = match store.db {
             Db::Postgres(_) => POSTGRES_EVENT_SHARDS,
             Db::Sqlite { .. } => 1,
         };
         let reads = unbatched.clone();
-        let tokens = Batcher::new(MAX_BATCH, READ_SLOTS, move |lookups: Vec<(String, i64)>| {
+        let tokens = Batcher::new(MAX_BATCH, READ_SLOTS, max_wait, move |lookups: Vec<(String, i64)>| {
             let store = reads.clone();
             async move { per_request(lookups.len(), store.resolve_tokens(&lookups).await) }
         });
         let reads = unbatched.clone();
-        let passthru = Batcher::new(MAX_BATCH, READ_SLOTS, move |queries: Vec<PassthruQuery>| {
+        let passthru = Batcher::new(MAX_BATCH, READ_SLOTS, max_wait, move |queries: Vec<PassthruQuery>| {
             let store = reads.clone();
             async move { per_request(queries.len(), store.find_passthru_targets(&queries).await) }
         });
         let events = (0..shards)
             .map(|_| {
                 let writes = unbatched.clone();
-                Batcher::new(MAX_BATCH, 1, move |batch: Vec<EventWrite>| {
+                Batcher::new(MAX_BATCH, 1, max_wait, move |batch: Vec<EventWrite>| {
                     let store = writes.clone();
                     async move { store.record_call_events_isolated(&batch).await }
                 })
@@ -233,9 +235,9 @@ fn per_request<T>(count: usize, result: StoreResult<Vec<T>>) -> Vec<StoreResult<
 }
 
 impl Store {
-    fn new(db: Db) -> Self {
+    fn new(db: Db, acquire_timeout: Duration) -> Self {
         let mut store = Self { db, batches: None };
-        store.batches = Some(Arc::new(Batches::start(&store)));
+        store.batches = Some(Arc::new(Batches::start(&store, acquire_timeout)));
         store
     }
 
@@ -333,7 +335,7 @@ impl Store {
             .acquire_timeout(acquire_timeout)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self::new(Db::Sqlite { reader, writer }))
+        Ok(Self::new(Db::Sqlite { reader, writer }, acquire_timeout))
     }
 
     pub async fn connect_postgres(
@@ -360,7 +362,7 @@ impl Store {
             .acquire_timeout(acquire_timeout)
             .connect_with(options)
             .await?;
-        Ok(Self::new(Db::Postgres(pool)))
+        Ok(Self::new(Db::Postgres(pool), acquire_timeout))
     }
 
     /// Applies pending migrations (safe to run from several processes at once on Postgres).
