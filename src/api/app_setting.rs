@@ -21,7 +21,7 @@ pub struct SetSetting {
     #[schema(value_type = SettingKey, required = true)]
     key: Option<String>,
     /// `popup`, `incomingCallHangup`, `missedCall`, `callback`, `playback`: an http(s) URL of at most
-    /// 2048 characters (webhook targets must not resolve to private addresses); `streaming`: a ws(s) URL;
+    /// 2048 characters (bytes of UTF-8) (webhook targets must not resolve to private addresses); `streaming`: a ws(s) URL;
     /// `record`: `"true"` or `"false"` (a JSON boolean is accepted and stored as that string).
     #[serde(rename = "Value")]
     #[schema(schema_with = string_or_boolean, required = true)]

@@ -7,7 +7,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::extract::{PathParam, RawBody};
+use super::extract::{form_pairs, PathParam, RawBody, FORM_FIELD, QUERY_PARAMETER};
 use super::openapi::{examples, CallPayloadEnvelope, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
 use crate::app::AppState;
@@ -15,7 +15,7 @@ use crate::auth::{record_app_in_span, AppAuth};
 use crate::calls::{
     outbound_payload, record_and_queue, record_status_event, spawn_sandbox_lifecycle, StatusEvent, WebhookTarget,
 };
-use crate::domain::call::{CallPayload, InboundType};
+use crate::domain::call::{call_sid, CallPayload, InboundType};
 use crate::domain::time::{display, now_ms, parse_exotel_time};
 use crate::domain::{non_empty, PhoneNumber, SettingKey};
 use crate::envelope::{ApiError, Result, Success};
@@ -26,17 +26,16 @@ use crate::store::PassthruTarget;
 struct PassthruParams(Vec<(String, String)>);
 
 impl PassthruParams {
-    fn read(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Self {
-        let mut pairs: Vec<(String, String)> =
-            form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
+    fn read(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Self> {
+        let mut pairs = form_pairs(uri.query().unwrap_or_default().as_bytes(), QUERY_PARAMETER)?;
         let is_form = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if is_form || (!body.is_empty() && !body.starts_with(b"{")) {
-            pairs.extend(form_urlencoded::parse(body).into_owned());
+            pairs.extend(form_pairs(body, FORM_FIELD)?);
         }
-        Self(pairs)
+        Ok(Self(pairs))
     }
 
     /// The last non-empty value of the first of `names` that has one.
@@ -147,7 +146,7 @@ fn exotel_time(text: &str, offset: chrono::FixedOffset) -> String {
     responses(
         (status = 200, description = "Recorded (and queued): `Data` is `Success`.", body = StringEnvelope,
             example = json!(examples::inbound_response())),
-        (status = 400, description = "`type` missing or not one of popup, incomingcallhungup, missedcall; or the path is not valid UTF-8.", body = ErrorEnvelope),
+        (status = 400, description = "`type` missing or not one of popup, incomingcallhungup, missedcall; a parameter, the path or a form field not valid UTF-8 or holding a NUL byte; or a `CallSid` longer than 128 bytes.", body = ErrorEnvelope),
         (status = 404, description = "No app with that id.", body = ErrorEnvelope),
         (status = 413, description = "`POST` body larger than 1 MiB.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
@@ -160,7 +159,7 @@ pub async fn inbound(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Success<&'static str>> {
-    let params = PassthruParams::read(&uri, &headers, &body);
+    let params = PassthruParams::read(&uri, &headers, &body)?;
     let kind = InboundType::parse(Some(params.get(&["type"])).filter(|t| !t.is_empty()).as_deref())?;
     let dial_whom = params.get(&["DialWhomNumber"]);
     let PassthruTarget { app, url, app_user_id } = state
@@ -177,7 +176,7 @@ pub async fn inbound(
     let payload = CallPayload {
         customer_id: app.customer_id.clone(),
         app_id: app.id.clone(),
-        call_sid: params.get(&["CallSid"]),
+        call_sid: call_sid("CallSid", params.get(&["CallSid"]))?,
         exotel_account_sid: app.exotel_account_sid.clone(),
         dial_whom_number: dial_whom,
         app_user_id,
@@ -214,7 +213,7 @@ pub async fn inbound(
     params(("call_sid" = String, Path, description = "Exotel's `CallSid`.")),
     responses(
         (status = 200, description = "The latest call payload.", body = CallPayloadEnvelope, example = json!(examples::call_response())),
-        (status = 400, description = "The path segment is not valid UTF-8.", body = ErrorEnvelope),
+        (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
         (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No call with that `CallSid` in this app.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
@@ -388,7 +387,7 @@ pub struct CallbackQuery {
     responses(
         (status = 200, description = "Recorded (and queued): `Data` is `Success`.", body = StringEnvelope,
             example = json!(examples::callback_response())),
-        (status = 400, description = "Malformed JSON, or the event names no call (`call_details.sid` or `CallSid`); or the path is not valid UTF-8.", body = ErrorEnvelope),
+        (status = 400, description = "Malformed JSON, or the event names no call (`call_details.sid` or `CallSid`) or one longer than 128 bytes; or text (path, field) not valid UTF-8 or holding a NUL byte.", body = ErrorEnvelope),
         (status = 401, description = "`ref` or `sig` missing, or the signature is not valid.", body = ErrorEnvelope),
         (status = 404, description = "No app with that id.", body = ErrorEnvelope),
         (status = 413, description = "Body larger than 1 MiB.", body = ErrorEnvelope),
@@ -428,7 +427,7 @@ fn parse_status_event(headers: &HeaderMap, body: &[u8]) -> Result<StatusEvent> {
         super::extract::parse_json(body)?
     } else {
         let pairs: serde_json::Map<String, Value> =
-            form_urlencoded::parse(body).into_owned().map(|(k, v)| (k, Value::String(v))).collect();
+            form_pairs(body, FORM_FIELD)?.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
         Value::Object(pairs)
     };
     let text = |v: &Value| match v {
@@ -470,5 +469,6 @@ fn parse_status_event(headers: &HeaderMap, body: &[u8]) -> Result<StatusEvent> {
     if event.call_sid.is_empty() {
         return Err(ApiError::bad_request("the event names no call: call_details.sid (or CallSid) is required"));
     }
-    Ok(event)
+    let field = if json.get("call_details").is_some_and(Value::is_object) { "call_details.sid" } else { "CallSid" };
+    Ok(StatusEvent { call_sid: call_sid(field, event.call_sid)?, ..event })
 }

@@ -49,12 +49,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("request body is empty: send a JSON document"));
     }
+    refuse_nul_in_json(bytes)?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            ApiError::bad_request(format!("request body is not valid JSON: {inner}"))
+            // A lone surrogate (`"\ud800"`) or a byte that is not UTF-8 in a string is a syntax error too:
+            // the path names the field it was found in.
+            match path.as_str() {
+                "" | "." => ApiError::bad_request(format!("request body is not valid JSON: {inner}")),
+                path => ApiError::bad_request(format!("request body is not valid JSON at {path}: {inner}")),
+            }
         } else if path.is_empty() || path == "." {
             ApiError::bad_request(format!("request body has the wrong shape: {}", strip_position(&inner)))
         } else {
@@ -78,6 +84,7 @@ pub fn parse_json_value<T: DeserializeOwned>(value: serde_json::Value, prefix: &
 /// a `+` stays a `+` (the SDK sends ids such as e-mail addresses unencoded).
 pub fn raw_query_param(uri: &axum::http::Uri, name: &str) -> Result<Option<String>, ApiError> {
     let Some(query) = uri.query() else { return Ok(None) };
+    form_pairs(query.as_bytes(), QUERY_PARAMETER)?;
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         if key == name {
@@ -90,17 +97,94 @@ pub fn raw_query_param(uri: &axum::http::Uri, name: &str) -> Result<Option<Strin
     Ok(None)
 }
 
-/// A path parameter; a malformed one is a 400 envelope.
+/// How [`form_pairs`] names a query string's fields in its errors.
+pub const QUERY_PARAMETER: &str = "query parameter";
+/// How [`form_pairs`] names a form body's fields in its errors.
+pub const FORM_FIELD: &str = "form field";
+
+/// Text both backends can store: Postgres refuses a NUL byte (0x00) in text, so it is refused here,
+/// at the edge, wherever text comes in (path, query, form, JSON), with a 400 naming the field.
+fn storable(field: impl std::fmt::Display, text: &str) -> Result<(), ApiError> {
+    if text.contains('\0') {
+        return Err(ApiError::bad_request(format!("{field} must not contain a NUL byte")));
+    }
+    Ok(())
+}
+
+/// The pairs of an `application/x-www-form-urlencoded` text (a query string or a form body), decoded
+/// as forms are (`+` is a space). Unlike lossy decoding, a name or value that is not UTF-8 or that holds
+/// a NUL byte is a 400 naming it, `what` saying where it was (`query parameter`, `form field`).
+pub fn form_pairs(input: &[u8], what: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let decode = |bytes: &[u8]| -> Vec<u8> {
+        let spaced: Vec<u8> = bytes.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+        percent_encoding::percent_decode(&spaced).collect()
+    };
+    let mut pairs = Vec::new();
+    for pair in input.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &[][..]),
+        };
+        let name = String::from_utf8(decode(name)).map_err(|e| {
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            ApiError::bad_request(format!("{what} name {lossy:?} is not valid UTF-8"))
+        })?;
+        storable(format_args!("{what} name {name:?}"), &name)?;
+        let value = String::from_utf8(decode(value))
+            .map_err(|_| ApiError::bad_request(format!("{what} {name} is not valid UTF-8")))?;
+        storable(format_args!("{what} {name}"), &value)?;
+        pairs.push((name, value));
+    }
+    Ok(pairs)
+}
+
+/// Refuses a JSON text holding a NUL byte in any string, key or value, at any depth, naming where.
+/// A NUL can only appear escaped (`\u0000`: a raw one is a syntax error), so texts without that
+/// escape, nearly all of them, are not parsed twice.
+fn refuse_nul_in_json(bytes: &[u8]) -> Result<(), ApiError> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(value) => refuse_nul_in_value(&value, ""),
+        // Not JSON: the parse proper says why.
+        Err(_) => Ok(()),
+    }
+}
+
+fn refuse_nul_in_value(value: &serde_json::Value, path: &str) -> Result<(), ApiError> {
+    match value {
+        serde_json::Value::String(text) => storable(if path.is_empty() { "request body" } else { path }, text),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().try_for_each(|(i, item)| refuse_nul_in_value(item, &format!("{path}[{i}]")))
+        }
+        serde_json::Value::Object(fields) => fields.iter().try_for_each(|(key, item)| {
+            let at = if path.is_empty() { String::new() } else { format!(" in {path}") };
+            storable(format_args!("field name {key:?}{at}"), key)?;
+            refuse_nul_in_value(item, &if path.is_empty() { key.clone() } else { format!("{path}.{key}") })
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A path parameter; a malformed one, or one holding a NUL byte, is a 400 envelope naming it.
 pub struct PathParam<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
+        let invalid = |text: String| ApiError::bad_request(format!("invalid path: {text}"));
+        let axum::extract::Path(value) = axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
-            .map(|axum::extract::Path(value)| PathParam(value))
-            .map_err(|rejection| ApiError::bad_request(format!("invalid path: {}", rejection.body_text())))
+            .map_err(|rejection| invalid(rejection.body_text()))?;
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| invalid(rejection.body_text()))?;
+        for (name, text) in &raw {
+            storable(format_args!("path parameter {name}"), text)?;
+        }
+        Ok(PathParam(value))
     }
 }
 
@@ -113,7 +197,7 @@ fn strip_position(error: &serde_json::Error) -> String {
     }
 }
 
-/// Query parameters; an unknown or malformed value is a 400 naming the parameter.
+/// Query parameters; an unknown or malformed value (or text the database cannot store) is a 400 naming the parameter.
 pub struct QueryParams<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
@@ -121,6 +205,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        // Checked strictly first; the (lossy) decoding below then loses nothing.
+        form_pairs(query.as_bytes(), QUERY_PARAMETER)?;
         let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer).map(QueryParams).map_err(|error| {
             let path = error.path().to_string();
@@ -177,6 +263,56 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    fn bad_request(result: Result<impl std::fmt::Debug, ApiError>) -> String {
+        match result {
+            Err(ApiError::BadRequest(message)) => message,
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn form_pairs_decode_like_forms_and_refuse_what_cannot_be_stored() {
+        let pairs = form_pairs(b"CallSid=a+b%2Bc&&Legs%5B0%5D%5BOnCallDuration%5D=7&flag", QUERY_PARAMETER).unwrap();
+        let expected = [("CallSid", "a b+c"), ("Legs[0][OnCallDuration]", "7"), ("flag", "")];
+        assert_eq!(pairs, expected.map(|(k, v)| (k.to_string(), v.to_string())));
+
+        let error = bad_request(form_pairs(b"type=popup&CallSid=a%00b", QUERY_PARAMETER));
+        assert_eq!(error, "query parameter CallSid must not contain a NUL byte");
+        let error = bad_request(form_pairs(b"From=%FF%FE", FORM_FIELD));
+        assert_eq!(error, "form field From is not valid UTF-8");
+        let error = bad_request(form_pairs(b"Call%00Sid=1", FORM_FIELD));
+        assert!(error.starts_with("form field name \"Call\\0Sid\" must not contain a NUL byte"), "{error}");
+    }
+
+    #[test]
+    fn a_nul_anywhere_in_a_json_text_is_a_400_naming_where() {
+        let cases = [
+            (r#"{"CallSid": "a\u0000b"}"#, "CallSid must not contain a NUL byte"),
+            (r#"[{"AppUserId": "x"}, {"Email": ["ok", "\u0000"]}]"#, "[1].Email[1] must not contain a NUL byte"),
+            (r#"{"Outer": {"K\u0000": 1}}"#, r#"field name "K\0" in Outer must not contain a NUL byte"#),
+            (r#""\u0000""#, "request body must not contain a NUL byte"),
+        ];
+        for (text, message) in cases {
+            assert_eq!(bad_request(parse_json::<serde_json::Value>(text.as_bytes())), message, "{text}");
+        }
+        let escaped_backslash = parse_json::<serde_json::Value>(br#"{"Path": "C:\\u0000"}"#).unwrap();
+        assert_eq!(escaped_backslash["Path"], r"C:\u0000", "a backslash followed by u0000 is no NUL");
+    }
+
+    #[test]
+    fn text_that_is_not_unicode_in_a_json_string_is_a_400_naming_the_field() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Body {
+            #[serde(rename = "AppName")]
+            app_name: String,
+        }
+        for text in [&br#"{"AppName": "a\ud800"}"#[..], br#"{"AppName": "\udc00x"}"#, b"{\"AppName\": \"a\xff\"}"] {
+            let error = bad_request(parse_json::<Body>(text));
+            assert!(error.starts_with("request body is not valid JSON at AppName: "), "{error}");
+        }
     }
 
     #[test]

@@ -438,7 +438,7 @@ pub async fn delete_all(State(state): State<AppState>, AppAuth(app): AppAuth) ->
     responses(
         (status = 200, description = "Deleted: `Data` is `Deleted Successfuly` (sic, as the seed).", body = StringEnvelope,
             example = json!(examples::usermappings_deleted())),
-        (status = 400, description = "The path segment is not valid UTF-8.", body = ErrorEnvelope),
+        (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
         (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No user with that `AppUserId` in this app.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),

@@ -130,7 +130,7 @@ pub async fn list(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri
     params(("id" = String, Path, description = "The delivery's `DeliveryId`.")),
     responses(
         (status = 200, description = "The delivery, pending again.", body = DeliveryEnvelope, example = json!(examples::delivery_retried())),
-        (status = 400, description = "The path segment is not valid UTF-8.", body = ErrorEnvelope),
+        (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
         (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No delivery with that id for this app.", body = ErrorEnvelope),
         (status = 409, description = "The delivery is still pending.", body = ErrorEnvelope),

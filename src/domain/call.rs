@@ -4,6 +4,18 @@ use serde::{Deserialize, Serialize};
 
 use super::{FieldError, SettingKey};
 
+/// The longest `CallSid` kept, in bytes (Exotel's are 32 characters). A call's id is part of indexed
+/// keys, whose size Postgres bounds: a longer one would fail there rather than be a 400 here.
+pub const MAX_CALL_SID_BYTES: usize = 128;
+
+/// A `CallSid` as received (empty when Exotel sent none), refused when too long to be stored.
+pub fn call_sid(field: &str, sid: String) -> Result<String, FieldError> {
+    if sid.len() > MAX_CALL_SID_BYTES {
+        return Err(FieldError(format!("{field} must be at most {MAX_CALL_SID_BYTES} bytes long")));
+    }
+    Ok(sid)
+}
+
 /// The call payload, keys in the contract's order. It is both what webhooks carry and what
 /// `GET /call/{CallSid}` and `POST /call/outbound_call` answer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]

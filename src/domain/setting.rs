@@ -3,8 +3,10 @@
 use super::net::{is_forbidden_ip, is_local_hostname};
 use super::FieldError;
 
-/// The longest URL a setting may hold.
-pub const MAX_URL_CHARS: usize = 2048;
+/// The longest URL a setting may hold, in bytes of UTF-8 (the characters of an ASCII URL). A webhook
+/// URL is part of an indexed key of the delivery queue, whose size Postgres bounds: counted in
+/// characters, 2048 non-ASCII ones would be stored, then fail every delivery's insert.
+pub const MAX_URL_BYTES: usize = 2048;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, utoipa::ToSchema)]
 #[schema(rename_all = "camelCase")]
@@ -101,8 +103,10 @@ fn check_url(key: SettingKey, text: &str, schemes: &[&str], allow_private: bool)
     if text.is_empty() {
         return Err(FieldError(format!("Value for {name} is required and must be a {wanted} URL")));
     }
-    if text.chars().count() > MAX_URL_CHARS {
-        return Err(FieldError(format!("Value for {name} must be at most {MAX_URL_CHARS} characters")));
+    if text.len() > MAX_URL_BYTES {
+        return Err(FieldError(format!(
+            "Value for {name} must be at most {MAX_URL_BYTES} characters (bytes of UTF-8: a non-ASCII character counts 2 to 4)"
+        )));
     }
     let url = url::Url::parse(text).map_err(|_| FieldError(format!("Value for {name} must be a {wanted} URL")))?;
     if !schemes.contains(&url.scheme()) {
@@ -161,8 +165,10 @@ mod tests {
             assert!(SettingValue::parse(SettingKey::Callback, &json!(bad), false).is_err(), "{bad}");
         }
         assert!(SettingValue::parse(SettingKey::Callback, &json!("http://127.0.0.1:9/x"), true).is_ok());
-        let long = format!("https://e.com/{}", "a".repeat(MAX_URL_CHARS));
+        let long = format!("https://e.com/{}", "a".repeat(MAX_URL_BYTES));
         assert!(SettingValue::parse(SettingKey::Popup, &json!(long), false).is_err());
+        let wide = format!("https://e.com/{}", "漢".repeat(MAX_URL_BYTES / 3));
+        assert!(SettingValue::parse(SettingKey::Popup, &json!(wide), false).is_err(), "counted in bytes");
     }
 
     #[test]
