@@ -21,7 +21,8 @@ pub struct RetryPolicy {
 pub enum AttemptResult {
     /// A 2xx answer.
     Delivered,
-    /// 410 Gone: the receiver asks never to be called again.
+    /// Never worth another attempt: 410 Gone (the receiver asks never to be called again), or a
+    /// target the SSRF guard refuses.
     Gone,
     /// Anything else; `retry_after` when a 429 or 503 said when to come back.
     Failed { retry_after: Option<Duration> },

@@ -1,6 +1,6 @@
 //! App settings: the allowed keys and the rule each value must follow.
 
-use super::net::{is_forbidden_ip, is_local_hostname};
+use super::net::{forbidden, is_local_hostname};
 use super::FieldError;
 
 /// The longest URL a setting may hold, in bytes of UTF-8 (the characters of an ASCII URL). A webhook
@@ -116,17 +116,21 @@ fn check_url(key: SettingKey, text: &str, schemes: &[&str], allow_private: bool)
     if allow_private {
         return Ok(());
     }
-    let internal = match host {
-        url::Host::Domain(domain) => is_local_hostname(domain),
-        url::Host::Ipv4(ip) => is_forbidden_ip(ip.into()),
-        url::Host::Ipv6(ip) => is_forbidden_ip(ip.into()),
+    let why = match host {
+        url::Host::Domain(domain) if is_local_hostname(domain) => format!("{domain} is a name of this machine"),
+        url::Host::Domain(_) => return Ok(()),
+        url::Host::Ipv4(ip) => match forbidden(ip.into()) {
+            Some(why) => format!("{ip} is {why}"),
+            None => return Ok(()),
+        },
+        url::Host::Ipv6(ip) => match forbidden(ip.into()) {
+            Some(why) => format!("{ip} is {why}"),
+            None => return Ok(()),
+        },
     };
-    if internal {
-        return Err(FieldError(format!(
-            "Value for {name} must not point at a loopback, private, link-local or multicast address"
-        )));
-    }
-    Ok(())
+    Err(FieldError(format!(
+        "Value for {name} must not point at a loopback, private, link-local or multicast address ({why})"
+    )))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod customer;
 mod device;
 mod envelope;
 mod exotel_ccm;
+mod guard;
 mod input;
 mod metrics;
 mod migrations;
