@@ -23,6 +23,7 @@ import queue
 import random
 import resource
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -290,7 +291,7 @@ async def flood_main(port, count, secs):
 
 SHORT = {
     "rate": 150,  # events/s of the normal load
-    "workers": 6,
+    "workers": 24,  # threads, one keep-alive connection each: requests stuck in an outage pile up
     "load_secs": 12,
     "kills": [4],  # case 1: SIGKILL at these seconds into the load
     "restart_after": 1.0,
@@ -307,7 +308,7 @@ SHORT = {
 }
 FULL = {
     "rate": 300,
-    "workers": 8,
+    "workers": 32,
     "load_secs": 45,
     "kills": [8, 20, 32],
     "restart_after": 2.0,
@@ -325,7 +326,8 @@ FULL = {
 
 # Retries land within the drain wait; ~75 s in all before a delivery would be dead.
 RETRY_SCHEDULE = ",".join(["1s", "1s", "2s", "2s"] + ["3s"] * 23)
-WEBHOOK_TIMEOUT_SECS = 2  # a delivery leased to a killed process is free again after 2*2+10 = 14 s
+WEBHOOK_TIMEOUT_SECS = 2
+LEASE_SECS = WEBHOOK_TIMEOUT_SECS * 2 + 10  # a delivery leased to a killed process is free again after this
 REQUEST_TIMEOUT_SECS = 10
 CLIENT_TIMEOUT = 15
 
@@ -470,6 +472,7 @@ class Server:
         }
         self.proc = None
         self.starts = 0
+        self.killed_at = 0.0
         reg.add(self.name, self.kill)
 
     def _limit(self):
@@ -502,6 +505,7 @@ class Server:
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
+            self.killed_at = time.monotonic()
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
 
@@ -579,7 +583,7 @@ class Load:
         self.latencies = []  # seconds, every 200 answer
         self.waits = []  # seconds, every request whatever its outcome (flood case)
         self.slow = []  # (t into the run, seconds, outcome) of requests waiting > 1 s
-        self.samples = []
+        self.per_sec = collections.defaultdict(collections.Counter)  # second of sending -> outcomes
         self.t0 = None
         self.sent = 0
 
@@ -628,6 +632,11 @@ class Load:
             conn = conns.get(s)
             sent = False
             try:
+                if conn is not None and conn.sock is not None and select.select([conn.sock], [], [], 0)[0]:
+                    # An idle keep-alive connection that is readable was closed (or reset) by the
+                    # server: open a new one rather than send into it (what an HTTP client pool does).
+                    conn.close()
+                    conn = None
                 if conn is None or self.fresh:
                     conn = http.client.HTTPConnection(HOST, server.port, timeout=self.timeout)
                     conn.connect()
@@ -656,6 +665,7 @@ class Load:
         with self.lock:
             self.sent += 1
             self.statuses[outcome] += 1
+            self.per_sec[int(started - self.t0)][outcome] += 1
             self.waits.append(elapsed)
             if outcome == "200":
                 self.accepted[sid] = app_index
@@ -753,10 +763,14 @@ def run_timeline(load, secs, actions):
     finally:
         load.stop()
     log(f"  load stopped after {time.monotonic() - load.t0:.1f} s: {dict(load.statuses)}")
+    log("  per second sent: " + " ".join(
+        f"{sec}:" + ",".join(f"{k}={v}" for k, v in sorted(c.items())) for sec, c in sorted(load.per_sec.items())))
 
 
-def drain(case, load, receiver, secs):
-    """Waits until every accepted event is received (and 1 s of quiet), at most `secs`; then scores."""
+def drain(case, load, receiver, secs, not_before=0.0):
+    """Waits until every accepted event is received (and 1 s of quiet, and the monotonic time
+    `not_before`: past the leases of a killed process, so that its re-sends count as duplicates),
+    at most `secs`; then scores."""
     start = time.monotonic()
     accepted = set(load.accepted)
     last_count, last_change = -1, time.monotonic()
@@ -767,7 +781,7 @@ def drain(case, load, receiver, secs):
             last_count, last_change = st["receipts"], time.monotonic()
         if st["distinct"] >= len(accepted):
             missing = accepted - set(receiver.dump())
-            if not missing and time.monotonic() - last_change >= 1.0:
+            if not missing and time.monotonic() - last_change >= 1.0 and time.monotonic() >= not_before:
                 break
         if time.monotonic() - start > secs:
             missing = accepted - set(receiver.dump())
@@ -784,6 +798,9 @@ def drain(case, load, receiver, secs):
     for k, v in load.statuses.items():
         if k not in ("200", "503"):
             case.other[k] += v
+    if load.waits and case.number != 5:
+        worst = max(load.waits)
+        case.notes.append(f"slowest answer {worst:.1f} s" if worst >= 0.1 else f"slowest answer {worst * 1000:.0f} ms")
     unacked = len(set(dump) - accepted)
     if unacked:
         case.notes.append(f"{unacked} delivered without a 200 seen (answer lost to a kill)")
@@ -819,7 +836,7 @@ def case_kill(ctx):
         actions.append((at, "SIGKILL the server", srv.kill))
         actions.append((at + p["restart_after"], "restart it", lambda: srv.start()))
     run_timeline(load, p["load_secs"], actions)
-    drain(case, load, rec, p["drain_secs"])
+    drain(case, load, rec, p["drain_secs"], not_before=srv.killed_at + LEASE_SECS + 2)
     judge_statuses(case)
     case.notes.append(f"{len(p['kills'])} kill(s)")
 
@@ -940,7 +957,7 @@ def case_two_servers(ctx):
         actions.append((later, f"SIGKILL {servers[1].name}, restart it 1 s later", servers[1].kill))
         actions.append((later + 1, f"restart {servers[1].name}", lambda: servers[1].start()))
     run_timeline(load, p["load_secs"], actions)
-    drain(case, load, rec, p["drain_secs"])
+    drain(case, load, rec, p["drain_secs"], not_before=max(s.killed_at for s in servers) + LEASE_SECS + 2)
     judge_statuses(case)
     case.notes.append(f"{len(servers)} processes")
 
@@ -988,8 +1005,9 @@ def case_flood(ctx):
     log(f"  normal client: {len(load.waits)} requests, p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.0f} ms")
     case.notes.append(f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.0f} ms"
                       + (" (p99 target < 50 ms: missed)" if p99 >= 50 else ""))
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(fl.get("closed_by_server_by_kind", {}).items()))
     case.notes.append(f"flood: {ready['open']} open when measuring, max {fl.get('max_open', '?')}, "
-                      f"closed by server {fl.get('closed_by_server', '?')}")
+                      f"closed by the server {fl.get('closed_by_server', '?')} ({kinds or 'none'})")
     if load.slow:
         case.failures.append(f"{len(load.slow)} requests waited > 1 s (first: t={load.slow[0][0]} s, "
                              f"{load.slow[0][1]} s, {load.slow[0][2]})")
@@ -1203,7 +1221,10 @@ def main_suite(args):
         with open(args.results, "w") as f:
             f.write("# Chaos suite: latest full run\n\n")
             f.write(f"`chaos/run.sh{' --full' if suite.full else ''}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-                    f"commit `{commit}`{' (plus uncommitted changes under src/)' if dirty else ''}, "
+                    f"commit `{commit}`"
+                    + (f" (binary given: `{os.environ['CHAOS_BIN']}`)" if os.environ.get("CHAOS_BIN")
+                       else " (plus uncommitted changes under src/)" if dirty else "")
+                    + ", "
                     f"{machine()}, {total:.0f} s (release build excluded).\n\n")
             f.write(table + "\n\n" + line + "\n")
         log(f"wrote {args.results}")
