@@ -103,9 +103,12 @@ pub struct Config {
     pub exotel_ccm_url_singapore: String,
     pub cors_allowed_origins: CorsOrigins,
     pub log_format: LogFormat,
-    /// Failed `POST /token` attempts allowed per client address, and per Id, in one window.
+    /// Failed `POST /token` attempts allowed per client address in one window (then it is refused);
+    /// past as many for one Id, from all addresses, wrong secrets for that Id are answered slowly.
     pub token_failure_limit: u32,
     pub token_failure_window: Duration,
+    /// The longest a wrong secret's 401 is held back for an Id past its failure limit (0: never).
+    pub token_failure_max_delay: Duration,
     /// Proxies whose `X-Forwarded-For` names the client (for the sign-in throttle).
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
@@ -326,6 +329,12 @@ impl Config {
                 300u64,
                 positive_int,
             )?),
+            token_failure_max_delay: Duration::from_millis(parse_or(
+                "TOKEN_FAILURE_MAX_DELAY_MS",
+                var("TOKEN_FAILURE_MAX_DELAY_MS"),
+                2000u64,
+                |v| v.parse::<u64>().map_err(|_| "must be a whole number of milliseconds (0 for none)".to_string()),
+            )?),
         })
     }
 
@@ -496,6 +505,7 @@ mod tests {
             ("MASTER_KEY", "c2hvcnQ="),
             ("CORS_ALLOWED_ORIGINS", "crm.example.com"),
             ("TRUSTED_PROXIES", "10.0.0.1,proxy.local"),
+            ("TOKEN_FAILURE_MAX_DELAY_MS", "2s"),
         ] {
             let mut vars = vec![("MASTER_KEY", KEY)];
             vars.retain(|(k, _)| *k != name);

@@ -12,6 +12,7 @@ use crate::crypto::{constant_time_eq, SecretField};
 use crate::domain::non_empty;
 use crate::domain::time::now_ms;
 use crate::envelope::{ApiError, Result, Success};
+use crate::throttle::slow_down;
 
 /// `POST /token`: an entity's Id and Secret. All three fields are required.
 #[derive(Deserialize, ToSchema)]
@@ -44,8 +45,10 @@ const WRONG_CREDENTIALS: &str = "Id or Secret is wrong for this Entity";
 ///
 /// Trades an entity's Id and Secret for a token (standard base64 of a random UUID v4, 48 characters)
 /// that authenticates the entity's later requests. It expires after 90 days (`TOKEN_TTL_DAYS`) and dies
-/// with its entity. Wrong Id or Secret is one 401 for both cases; repeated failures per client address
-/// and per Id are throttled with 429 and `Retry-After`.
+/// with its entity. Wrong Id or Secret is one 401 for both cases. Repeated failures from one client
+/// address are throttled with 429 and `Retry-After` (for that address only); repeated failures for one
+/// Id, from any addresses, only slow the answers to wrong secrets (at most `TOKEN_FAILURE_MAX_DELAY_MS`):
+/// the right secret is never refused because of others' failures.
 #[utoipa::path(
     post,
     path = "/token",
@@ -58,7 +61,7 @@ const WRONG_CREDENTIALS: &str = "Id or Secret is wrong for this Entity";
         (status = 400, description = "Malformed JSON, or `Id`, `Secret` or `Entity` missing or invalid.", body = ErrorEnvelope),
         (status = 401, description = "Wrong Id or Secret for this Entity (one message for both).", body = ErrorEnvelope),
         (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
-        (status = 429, description = "Too many failed attempts from this address or for this Id.", body = ErrorEnvelope,
+        (status = 429, description = "Too many failed attempts from this client address.", body = ErrorEnvelope,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again."))),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
     )
@@ -76,11 +79,11 @@ pub async fn create(
         _ => return Err(ApiError::bad_request("Entity must be customer or app")),
     };
 
-    let address_key = format!("addr:{}", client.map(|ip| ip.to_string()).unwrap_or_default());
-    let id_key = format!("id:{id}");
-    let keys = [address_key.as_str(), id_key.as_str()];
-    if let Some(wait) = state.token_failures.blocked(&keys) {
-        tracing::warn!(entity_id = %id, "token request refused: too many failed attempts");
+    // Only the address's own failures refuse it: an Id is public (an AppID is in every passthru
+    // URL), so a refusal keyed on it would let anyone lock its owner out.
+    let address = client.map(|ip| ip.to_string()).unwrap_or_default();
+    if let Some(wait) = state.token_failures.refused(&address) {
+        tracing::warn!(entity_id = %id, "token request refused: too many failed attempts from this address");
         return Err(ApiError::TooManyRequests { retry_after_secs: wait.as_secs() + 1 });
     }
 
@@ -106,8 +109,11 @@ pub async fn create(
         }
     };
     let Some((customer_id, app_id)) = verified else {
-        state.token_failures.record_failure(&keys);
-        tracing::info!(entity_id = %id, "token request with wrong credentials");
+        let beyond_limit = state.token_failures.record_failure(&address, &id);
+        let delay = slow_down(beyond_limit, state.config.token_failure_max_delay);
+        tracing::info!(entity_id = %id, delay_ms = delay.as_millis() as u64, "token request with wrong credentials");
+        // Many failures for this Id from anywhere: a guess spread over addresses waits for each answer.
+        tokio::time::sleep(delay).await;
         return Err(ApiError::unauthorized(WRONG_CREDENTIALS));
     };
 
