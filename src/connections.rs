@@ -102,7 +102,7 @@ pub async fn serve(
                 Err(error) => {
                     // Out of descriptors (or memory): log at most once a second, and try again soon,
                     // since connections are closing all the time.
-                    if last_accept_error.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                    if last_accept_error.map_or(true, |at| at.elapsed() >= Duration::from_secs(1)) {
                         tracing::error!(%error, "accept failed");
                         last_accept_error = Some(Instant::now());
                     }
@@ -258,10 +258,9 @@ impl Activity {
     fn read(&self) {
         let now = self.now_ms();
         self.last_io_ms.store(now, Ordering::Relaxed);
-        if self.in_flight.load(Ordering::Relaxed) == 0 {
-            if self.head_started_ms.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
-                self.head_began.notify_one();
-            }
+        let idle = self.in_flight.load(Ordering::Relaxed) == 0;
+        if idle && self.head_started_ms.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            self.head_began.notify_one();
         }
     }
 

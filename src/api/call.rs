@@ -20,7 +20,7 @@ use crate::domain::time::{display, now_ms, parse_exotel_time};
 use crate::domain::{non_empty, PhoneNumber, SettingKey};
 use crate::envelope::{ApiError, Result, Success};
 use crate::exotel::{ExotelApi, NewCall};
-use crate::store::PassthruTarget;
+use crate::store::{PassthruTarget, Unavailable};
 
 /// Exotel's passthru parameters, from the query and (for POST) a form body; later wins.
 struct PassthruParams(Vec<(String, String)>);
@@ -161,10 +161,16 @@ pub async fn inbound(
 ) -> Result<Success<&'static str>> {
     let params = PassthruParams::read(&uri, &headers, &body)?;
     let kind = InboundType::parse(Some(params.get(&["type"])).filter(|t| !t.is_empty()).as_deref())?;
+    within_storage_bound(&state, record_inbound(&state, &app_id, &params, kind)).await?;
+    Ok(Success("Success"))
+}
+
+/// Stores an inbound call event and queues its webhook.
+async fn record_inbound(state: &AppState, app_id: &str, params: &PassthruParams, kind: InboundType) -> Result<()> {
     let dial_whom = params.get(&["DialWhomNumber"]);
     let PassthruTarget { app, url, app_user_id } = state
         .store
-        .find_passthru_target(&app_id, kind.setting().as_str(), &dial_whom)
+        .find_passthru_target(app_id, kind.setting().as_str(), &dial_whom)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no app with id {app_id:?}")))?;
     record_app_in_span(&app);
@@ -197,8 +203,24 @@ pub async fn inbound(
         updated_at: display(now, offset),
     };
     let target = WebhookTarget { setting: kind.setting(), url };
-    record_and_queue(&state, &app, &payload, kind.setting().as_str(), Some(target)).await?;
-    Ok(Success("Success"))
+    record_and_queue(state, &app, &payload, kind.setting().as_str(), Some(target)).await?;
+    Ok(())
+}
+
+/// Runs the storage work of one of Exotel's requests (a call is ringing now) within the bound a
+/// request may wait for the database, however many waits the work needs: past it, a 503. Work cut
+/// short is either stored whole or not at all (its transaction rolls back).
+async fn within_storage_bound<T>(state: &AppState, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    match tokio::time::timeout(state.config.database_acquire_timeout, work).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                bound_ms = state.config.database_acquire_timeout.as_millis() as u64,
+                "storage did not answer within DATABASE_ACQUIRE_TIMEOUT_MS"
+            );
+            Err(ApiError::StorageUnavailable(Unavailable::Down))
+        }
+    }
 }
 
 /// `GET /call/{CallSid}`: the latest payload of one of the app's calls.
@@ -408,14 +430,17 @@ pub async fn status_callback(
     if !state.config.master_key.verify_hex(STATUS_CALLBACK_PURPOSE, &message, &sig) {
         return Err(ApiError::unauthorized("status callback signature is not valid"));
     }
-    let app = state
-        .store
-        .find_app_unscoped(&app_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no app with id {app_id:?}")))?;
-    record_app_in_span(&app);
-    let event = parse_status_event(&headers, &body)?;
-    record_status_event(&state, &app, event).await?;
+    within_storage_bound(&state, async {
+        let app = state
+            .store
+            .find_app_unscoped(&app_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no app with id {app_id:?}")))?;
+        record_app_in_span(&app);
+        let event = parse_status_event(&headers, &body)?;
+        record_status_event(&state, &app, event).await
+    })
+    .await?;
     Ok(Success("Success"))
 }
 

@@ -109,7 +109,8 @@ async fn a_head_begun_after_an_idle_spell_has_the_head_deadline_not_the_idle_one
     let mut client = TcpStream::connect(server.addr).await.unwrap();
     client.write_all(HEALTHZ).await.unwrap();
     let mut buf = [0u8; 4096];
-    client.read(&mut buf).await.unwrap();
+    let n = client.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let started = Instant::now();

@@ -173,6 +173,25 @@ impl TestApp {
         raw_execute(&self.raw, sql).await
     }
 
+    /// Takes the write lock on `table` from a connection of its own and holds it until the
+    /// returned connection is dropped: a database that stalls the store's writes.
+    #[cfg(not(feature = "pg-tests"))]
+    pub async fn hold_write_lock(&self, _table: &str) -> sqlx::SqliteConnection {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&self.raw).await.expect("raw sqlite connection");
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.expect("take SQLite's write lock");
+        conn
+    }
+
+    #[cfg(feature = "pg-tests")]
+    pub async fn hold_write_lock(&self, table: &str) -> sqlx::PgConnection {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect_with(&self.raw).await.expect("raw postgres connection");
+        sqlx::query("BEGIN").execute(&mut conn).await.expect("begin");
+        sqlx::query(&format!("LOCK TABLE {table} IN EXCLUSIVE MODE")).execute(&mut conn).await.expect("lock");
+        conn
+    }
+
     /// The SQLite database file behind this app.
     #[cfg(not(feature = "pg-tests"))]
     pub fn sqlite_file(&self) -> std::path::PathBuf {

@@ -36,6 +36,24 @@ async fn with_the_database_gone_requests_answer_503_with_retry_after_at_once() {
 }
 
 #[tokio::test]
+async fn a_passthru_answers_503_within_the_bound_while_the_database_stalls_its_writes_then_recovers() {
+    let app = TestApp::with_env(&[("DATABASE_ACQUIRE_TIMEOUT_MS", "500")]).await;
+    let entity = app.seed_app("sandbox").await;
+    let lock = app.hold_write_lock("call_events").await;
+
+    let started = Instant::now();
+    let answer = app.get(&missed_call(&entity.id, "stalled-1"), None).await;
+    let waited = started.elapsed();
+    assert!(answer.error(StatusCode::SERVICE_UNAVAILABLE).contains("storage is unavailable"));
+    assert_eq!(answer.headers[header::RETRY_AFTER], "1");
+    assert!(waited < Duration::from_millis(1_200), "answered after {waited:?}");
+
+    drop(lock);
+    app.get(&missed_call(&entity.id, "after-the-stall"), None).await.data();
+    app.get("/v2/integrations/call/after-the-stall", Some(&entity.token)).await.data();
+}
+
+#[tokio::test]
 async fn readyz_proves_a_write_commits() {
     let app = TestApp::new().await;
     app.get("/readyz", None).await.data();
