@@ -1205,7 +1205,7 @@ def main_suite(args):
         for c in suite.cases:
             if c.result == "?":
                 c.result = "FAIL"
-                c.failures.append("not run (interrupted)")
+                c.failures.append("interrupted")
     total = time.monotonic() - started
     table = suite.table()
     line, failed = suite.summary()
