@@ -161,6 +161,7 @@ fn required_bool(field: &str, value: Option<bool>) -> Result<bool, FieldError> {
         (status = 401, description = "Missing, unknown or expired token, or not a customer token.", body = ErrorEnvelope),
         (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn create(
@@ -256,6 +257,7 @@ pub enum AppOrApps {
         (status = 400, description = "`entity` is neither `app` nor `customer`.", body = ErrorEnvelope),
         (status = 401, description = "Missing, unknown or expired token, or a token of the other kind than `entity`.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn get(
@@ -298,6 +300,7 @@ pub async fn get(
         (status = 404, description = "The app is gone.", body = ErrorEnvelope),
         (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn update(
@@ -364,6 +367,7 @@ pub async fn update(
         (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "The app is already gone.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn delete(State(state): State<AppState>, AppAuth(app): AppAuth) -> Result<Success<&'static str>> {

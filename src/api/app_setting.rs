@@ -88,6 +88,7 @@ fn parse_key(field: &str, key: Option<String>) -> Result<Option<SettingKey>, Fie
         (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn set(
@@ -132,6 +133,7 @@ pub enum SettingOrSettings {
         (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "The setting `key` is not set for this app.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn get(
@@ -170,6 +172,7 @@ pub async fn get(
         (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "The setting `key` is not set for this app.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn delete(

@@ -150,6 +150,7 @@ fn exotel_time(text: &str, offset: chrono::FixedOffset) -> String {
         (status = 404, description = "No app with that id.", body = ErrorEnvelope),
         (status = 413, description = "`POST` body larger than 1 MiB.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn inbound(
@@ -239,6 +240,7 @@ async fn within_storage_bound<T>(state: &AppState, work: impl std::future::Futur
         (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No call with that `CallSid` in this app.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn get(
@@ -298,6 +300,7 @@ fn status_callback_message(app_id: &str, call_ref: &str) -> String {
         (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
         (status = "4XX", description = "Exotel refused the call: Exotel's own 4xx status, `Error` its error JSON as text.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
         (status = 502, description = "Exotel is unreachable or answered 5xx.", body = ErrorEnvelope),
     )
 )]
@@ -414,6 +417,7 @@ pub struct CallbackQuery {
         (status = 404, description = "No app with that id.", body = ErrorEnvelope),
         (status = 413, description = "Body larger than 1 MiB.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn status_callback(

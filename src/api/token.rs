@@ -64,6 +64,7 @@ const WRONG_CREDENTIALS: &str = "Id or Secret is wrong for this Entity";
         (status = 429, description = "Too many failed attempts from this client address.", body = ErrorEnvelope,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again."))),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn create(

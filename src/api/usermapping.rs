@@ -254,6 +254,7 @@ fn parse_batch(body: Value, app: &AppRow) -> Result<Vec<ValidMapping>> {
         (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
         (status = "4XX", description = "Exotel refused to provision a user: Exotel's own 4xx status, `Error` its error JSON as text.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
         (status = 502, description = "Exotel is unreachable or answered 5xx.", body = ErrorEnvelope),
     )
 )]
@@ -376,6 +377,7 @@ pub enum MappingOrPage {
         (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No user with that `user_id` in this app.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn get(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri) -> Result<Success<MappingOrPage>> {
@@ -417,6 +419,7 @@ pub async fn get(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri)
             example = json!(examples::usermappings_deleted())),
         (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn delete_all(State(state): State<AppState>, AppAuth(app): AppAuth) -> Result<Success<&'static str>> {
@@ -442,6 +445,7 @@ pub async fn delete_all(State(state): State<AppState>, AppAuth(app): AppAuth) ->
         (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No user with that `AppUserId` in this app.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn delete_one(

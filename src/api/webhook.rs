@@ -102,6 +102,7 @@ pub struct DeliveryPage {
         (status = 400, description = "An unknown `status`, or `last_value`/`page_size` out of range.", body = ErrorEnvelope),
         (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn list(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri) -> Result<Success<DeliveryPage>> {
@@ -135,6 +136,7 @@ pub async fn list(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri
         (status = 404, description = "No delivery with that id for this app.", body = ErrorEnvelope),
         (status = 409, description = "The delivery is still pending.", body = ErrorEnvelope),
         (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
+        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn retry(
