@@ -803,7 +803,7 @@ def drain(case, load, receiver, secs, not_before=0.0):
         case.notes.append(f"slowest answer {worst:.1f} s" if worst >= 0.1 else f"slowest answer {worst * 1000:.0f} ms")
     unacked = len(set(dump) - accepted)
     if unacked:
-        case.notes.append(f"{unacked} delivered without a 200 seen (answer lost to a kill)")
+        case.notes.append(f"{unacked} delivered without a 200 answer (the answer lost to a kill, or a 503 whose write went through)")
     log(f"  drained in {time.monotonic() - start:.1f} s: accepted {case.accepted}, delivered {case.delivered}, "
         f"lost {case.lost}, duplicates {case.dups}")
     if missing:
@@ -1191,6 +1191,10 @@ def machine():
 def main_suite(args):
     suite = Suite(args)
     started = time.monotonic()
+    # The commit the binary was (most likely) built from: read before the run, not after it.
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock", "migrations"],
+                           capture_output=True, text=True, cwd=HERE).stdout.strip()
     log(f"chaos ({'full' if suite.full else 'short'} form): {len(suite.cases)} cases, binary {suite.binary}")
 
     def on_term(_sig, _frame):
@@ -1215,9 +1219,6 @@ def main_suite(args):
     print(f"{'full' if suite.full else 'short'} form: {total:.0f} s")
     print(line, flush=True)
     if args.results:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock", "migrations"],
-                               capture_output=True, text=True, cwd=HERE).stdout.strip()
         with open(args.results, "w") as f:
             f.write("# Chaos suite: latest full run\n\n")
             f.write(f"`chaos/run.sh{' --full' if suite.full else ''}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
