@@ -61,8 +61,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .route_layer(middleware::from_fn(record_route))
-        .layer(middleware::from_fn_with_state(state.clone(), request_timeout))
-        .layer(middleware::from_fn_with_state(state.clone(), read_whole_body))
+        .layer(middleware::from_fn_with_state(state.clone(), request_limits))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(request_context))
         .layer(cors_layer(&state.config.cors_allowed_origins))
@@ -113,7 +112,14 @@ async fn record_route(request: Request, next: Next) -> Response {
     response
 }
 
-async fn request_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The limits on one request: its body must arrive within `BODY_READ_TIMEOUT_SECS` (else 408) and
+/// be at most [`MAX_BODY_BYTES`] (else 413); then the handler must answer within
+/// `REQUEST_TIMEOUT_SECS` (else 503).
+async fn request_limits(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let request = match read_whole_body(&state, request).await {
+        Ok(request) => request,
+        Err(refused) => return refused.into_response(),
+    };
     let limit = state.config.request_timeout;
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
@@ -125,34 +131,32 @@ async fn request_timeout(State(state): State<AppState>, request: Request, next: 
     }
 }
 
-/// Reads the request body before the handler runs: all of it within `BODY_READ_TIMEOUT_SECS`
-/// (else 408, so a client trickling its body cannot hold the connection) and at most
-/// [`MAX_BODY_BYTES`] of it (else 413).
-async fn read_whole_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Reads the whole request body before the handler runs, so that a client trickling its body
+/// cannot hold the connection and its handler.
+async fn read_whole_body(state: &AppState, request: Request) -> Result<Request, ApiError> {
     use axum::body::{Body, HttpBody};
 
     if request.body().is_end_stream() {
-        return next.run(request).await;
+        return Ok(request);
     }
     let limit = state.config.body_read_timeout;
     let (parts, body) = request.into_parts();
     match tokio::time::timeout(limit, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
-        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, Body::from(bytes))),
         Ok(Err(error)) => {
             let error = error.into_inner();
             if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                ApiError::PayloadTooLarge { limit_bytes: MAX_BODY_BYTES }.into_response()
+                Err(ApiError::PayloadTooLarge { limit_bytes: MAX_BODY_BYTES })
             } else {
-                ApiError::bad_request(format!("could not read the request body: {error}")).into_response()
+                Err(ApiError::bad_request(format!("could not read the request body: {error}")))
             }
         }
         Err(_) => {
             tracing::warn!(limit_secs = limit.as_secs(), "request body not received in time");
-            ApiError::RequestTimeout(format!(
+            Err(ApiError::RequestTimeout(format!(
                 "the request body did not arrive within {} s (BODY_READ_TIMEOUT_SECS)",
                 limit.as_secs()
-            ))
-            .into_response()
+            )))
         }
     }
 }

@@ -9,7 +9,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -43,6 +43,8 @@ pub struct ConnectionLimits {
 /// File descriptors kept out of the connection cap: the database pool, webhook and Exotel
 /// sockets, the listener, log files and whatever the runtime opens.
 const RESERVED_DESCRIPTORS: u64 = 512;
+/// Connections over the cap being answered 503 at once (each holds a descriptor for up to a second).
+const MAX_SHEDDING: usize = 128;
 /// Never size the cap below this, even under a tiny descriptor limit.
 const MIN_CONNECTIONS: usize = 64;
 /// The shortest wait between two looks at a connection's deadlines (a connection wakes only when
@@ -92,6 +94,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let shedding = Arc::new(Semaphore::new(MAX_SHEDDING));
     let connections = TaskTracker::new();
     let mut last_accept_error: Option<Instant> = None;
     loop {
@@ -118,7 +121,14 @@ pub async fn serve(
             }
             Err(_) => {
                 metrics::counter!(names::HTTP_CONNECTIONS_SHED).increment(1);
-                connections.spawn(shed(stream));
+                // Past the cap, each connection is answered while that costs little; in a flood
+                // beyond even that, it is closed at once, keeping the reserve of descriptors free.
+                if let Ok(permit) = shedding.clone().try_acquire_owned() {
+                    connections.spawn(async move {
+                        shed(stream).await;
+                        drop(permit);
+                    });
+                }
             }
         }
     }
@@ -218,7 +228,10 @@ struct Activity {
     /// When the head being read began (0: none is; the first request's counts from the open).
     head_started_ms: AtomicU64,
     in_flight: AtomicUsize,
-    /// Woken when a request head begins on an idle connection.
+    /// Set while the connection's watch sleeps on the (long) idle deadline: only then does a head
+    /// that begins need to wake it, so a busy connection costs no wake-up per request.
+    watching_idle: AtomicBool,
+    /// Woken when a request head begins while the watch sleeps on the idle deadline.
     head_began: Notify,
 }
 
@@ -241,6 +254,7 @@ impl Activity {
             // The first request's head is due from the moment the connection opens.
             head_started_ms: AtomicU64::new(1),
             in_flight: AtomicUsize::new(0),
+            watching_idle: AtomicBool::new(false),
             head_began: Notify::new(),
         }
     }
@@ -259,7 +273,10 @@ impl Activity {
         let now = self.now_ms();
         self.last_io_ms.store(now, Ordering::Relaxed);
         let idle = self.in_flight.load(Ordering::Relaxed) == 0;
-        if idle && self.head_started_ms.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        if idle
+            && self.head_started_ms.compare_exchange(0, now, Ordering::SeqCst, Ordering::Relaxed).is_ok()
+            && self.watching_idle.swap(false, Ordering::SeqCst)
+        {
             self.head_began.notify_one();
         }
     }
@@ -276,19 +293,30 @@ impl Activity {
             // The request's own timeouts apply; the next deadline starts no sooner than its end.
             return Deadline::CheckIn(limits.header_read_timeout.min(limits.keep_alive_timeout));
         }
-        let head_started = self.head_started_ms.load(Ordering::Relaxed);
-        let (since, limit, reason) = if head_started > 0 {
+        let head = |head_started| {
             (
                 head_started,
                 millis(limits.header_read_timeout),
                 "the request head did not arrive within HEADER_READ_TIMEOUT_SECS",
             )
-        } else {
-            (
-                self.last_io_ms.load(Ordering::Relaxed),
-                millis(limits.keep_alive_timeout),
-                "idle for longer than KEEP_ALIVE_TIMEOUT_SECS",
-            )
+        };
+        let (since, limit, reason) = match self.head_started_ms.load(Ordering::SeqCst) {
+            0 => {
+                self.watching_idle.store(true, Ordering::SeqCst);
+                // A head that began just before the watch was set would not wake it: look again.
+                match self.head_started_ms.load(Ordering::SeqCst) {
+                    0 => (
+                        self.last_io_ms.load(Ordering::Relaxed),
+                        millis(limits.keep_alive_timeout),
+                        "idle for longer than KEEP_ALIVE_TIMEOUT_SECS",
+                    ),
+                    started => {
+                        self.watching_idle.store(false, Ordering::SeqCst);
+                        head(started)
+                    }
+                }
+            }
+            started => head(started),
         };
         let elapsed = now.saturating_sub(since);
         if elapsed > limit {
