@@ -729,6 +729,13 @@ class Ctx:
         self.reg.add(f"database {name}", lambda: psql(pg_port, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         return f"postgres://postgres@{pg_host}:{pg_port}/{name}"
 
+    def seeded_server(self, database_url, nofile=None):
+        """A receiver, one started server on `database_url`, and the apps seeded on it."""
+        rec = self.receiver()
+        srv = self.server(database_url, nofile=nofile)
+        srv.start()
+        return rec, srv, seed(srv.port, self.admin_token, rec)
+
     def server(self, database_url, nofile=None, name=None):
         s = Server(self.reg, self.suite.binary, self.workdir, database_url, self.master_key, self.admin_token, nofile, name)
         self.case.logs.append(s)
@@ -826,10 +833,7 @@ def judge_statuses(case, allow=("refused", "broken", "connect_error", "timeout")
 def case_kill(ctx):
     """1. SIGKILL the server under load, then restart it."""
     p, case = ctx.p, ctx.case
-    rec = ctx.receiver()
-    srv = ctx.server(ctx.database())
-    srv.start()
-    apps = seed(srv.port, ctx.admin_token, rec)
+    rec, srv, apps = ctx.seeded_server(ctx.database())
     load = Load([srv], apps, p["rate"], p["workers"], f"k{case.backend[0]}{os.getpid()}")
     actions = []
     for at in p["kills"]:
@@ -846,10 +850,7 @@ def case_pg_restart(ctx):
     p, case = ctx.p, ctx.case
     pg = PrivateCluster(ctx) if ctx.suite.pg_restart != "cluster" else SharedCluster()
     case.notes.append(pg.describe)
-    rec = ctx.receiver()
-    srv = ctx.server(ctx.database(pg_port=pg.port))
-    srv.start()
-    apps = seed(srv.port, ctx.admin_token, rec)
+    rec, srv, apps = ctx.seeded_server(ctx.database(pg_port=pg.port))
     load = Load([srv], apps, p["rate"], p["workers"], f"p{os.getpid()}")
     actions = []
     for at, down in p["pg_down"]:
@@ -921,10 +922,7 @@ class PrivateCluster:
 def case_receiver_outage(ctx):
     """3. The webhook receiver is down, then answers 500, then 200."""
     p, case = ctx.p, ctx.case
-    rec = ctx.receiver()
-    srv = ctx.server(ctx.database())
-    srv.start()
-    apps = seed(srv.port, ctx.admin_token, rec)
+    rec, srv, apps = ctx.seeded_server(ctx.database())
     load = Load([srv], apps, p["rate"], p["workers"], f"r{case.backend[0]}{os.getpid()}")
     at, down, fail = p["outage"]
     actions = [
@@ -965,11 +963,8 @@ def case_two_servers(ctx):
 def case_flood(ctx):
     """5. ~1,100 slow and idle connections while a normal client measures latency."""
     p, case = ctx.p, ctx.case
-    rec = ctx.receiver()
     nofile = os.environ.get("CHAOS_FLOOD_ULIMIT", "1024")  # "none": the server keeps this script's limit
-    srv = ctx.server(ctx.database(), nofile=None if nofile == "none" else int(nofile))
-    srv.start()
-    apps = seed(srv.port, ctx.admin_token, rec)
+    rec, srv, apps = ctx.seeded_server(ctx.database(), nofile=None if nofile == "none" else int(nofile))
     with open(f"/proc/{srv.proc.pid}/limits") as f:
         lim = [line for line in f if line.startswith("Max open files")]
     soft = lim[0].split()[3] if lim else "?"
@@ -1027,10 +1022,7 @@ def case_full_disk(ctx):
     if out.returncode != 0:
         raise Skipped(f"cannot mount tmpfs ({(out.stderr or out.stdout).strip() or 'exit %d' % out.returncode})")
     ctx.reg.add("tmpfs", lambda: subprocess.run(["umount", "-l", mnt], check=False, capture_output=True))
-    rec = ctx.receiver()
-    srv = ctx.server(f"sqlite://{mnt}/integrations.db")
-    srv.start()
-    apps = seed(srv.port, ctx.admin_token, rec)
+    rec, srv, apps = ctx.seeded_server(f"sqlite://{mnt}/integrations.db")
     filler = os.path.join(mnt, "filler")
     before, full_secs, after = p["disk"]
     window = {}
