@@ -281,8 +281,12 @@ impl Activity {
         }
     }
 
-    fn wrote(&self) {
-        self.last_io_ms.store(self.now_ms(), Ordering::Relaxed);
+    /// Notes a write that moved bytes, and hands its outcome on.
+    fn wrote(&self, polled: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.last_io_ms.store(self.now_ms(), Ordering::Relaxed);
+        }
+        polled
     }
 
     /// Whether a deadline of the connection has passed, or else when to look again.
@@ -354,10 +358,7 @@ impl AsyncRead for Watched {
 impl AsyncWrite for Watched {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, data);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.wrote();
-        }
-        polled
+        self.activity.wrote(polled)
     }
 
     fn poll_write_vectored(
@@ -366,10 +367,7 @@ impl AsyncWrite for Watched {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.wrote();
-        }
-        polled
+        self.activity.wrote(polled)
     }
 
     fn is_write_vectored(&self) -> bool {
