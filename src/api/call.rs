@@ -51,6 +51,11 @@ impl PassthruParams {
             })
             .unwrap_or_default()
     }
+
+    /// The last non-empty value of `name` exactly as sent, surrounding whitespace included.
+    fn get_exact(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.is_empty()).map(|(_, v)| v.as_str())
+    }
 }
 
 /// Exotel's passthru parameters as documented: a query string on `GET`, a query string and/or a form
@@ -161,7 +166,7 @@ pub async fn inbound(
     RawBody(body): RawBody,
 ) -> Result<Success<&'static str>> {
     let params = PassthruParams::read(&uri, &headers, &body)?;
-    let kind = InboundType::parse(Some(params.get(&["type"])).filter(|t| !t.is_empty()).as_deref())?;
+    let kind = InboundType::parse(params.get_exact("type"))?;
     within_storage_bound(&state, record_inbound(&state, &app_id, &params, kind)).await?;
     Ok(Success("Success"))
 }

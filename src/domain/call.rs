@@ -93,13 +93,18 @@ pub enum InboundType {
 }
 
 impl InboundType {
+    /// The contract's spelling, with ASCII case folded (flows are configured by hand, and
+    /// `missedCall` names the same thing as `missedcall`); nothing is trimmed: `"popup "` is refused.
     pub fn parse(value: Option<&str>) -> Result<Self, FieldError> {
-        match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-            Some("popup") => Ok(Self::Popup),
-            Some("incomingcallhungup") => Ok(Self::IncomingCallHungUp),
-            Some("missedcall") => Ok(Self::MissedCall),
-            Some(_) => Err(FieldError::new("query parameter type must be popup, incomingcallhungup or missedcall")),
-            None => Err(FieldError::new("query parameter type is required: popup, incomingcallhungup or missedcall")),
+        const ALLOWED: &str = "popup, incomingcallhungup or missedcall";
+        let Some(value) = value else {
+            return Err(FieldError::new(format!("query parameter type is required: {ALLOWED}")));
+        };
+        match value.to_ascii_lowercase().as_str() {
+            "popup" => Ok(Self::Popup),
+            "incomingcallhungup" => Ok(Self::IncomingCallHungUp),
+            "missedcall" => Ok(Self::MissedCall),
+            _ => Err(FieldError::new(format!("query parameter type must be exactly {ALLOWED} (got {value:?})"))),
         }
     }
 

@@ -146,6 +146,29 @@ async fn unknown_apps_and_bad_types_are_refused() {
 }
 
 #[tokio::test]
+async fn the_passthru_type_is_spelled_exactly_as_the_contract_spells_it_in_any_case() {
+    let app = TestApp::new().await;
+    let entity = app.seed_app("sandbox").await;
+    for (n, kind) in ["popup", "incomingcallhungup", "missedcall", "POPUP", "missedCall", "IncomingCallHungUp"]
+        .into_iter()
+        .enumerate()
+    {
+        app.get(&passthru(&entity, kind, &format!("CallSid=exact-{n}")), None).await.data();
+    }
+    for (n, kind) in
+        ["popup%20", "%20popup", "popup%09", "popup+", "missed%20call", "pop-up", "popups"].into_iter().enumerate()
+    {
+        let refused = app.get(&passthru(&entity, kind, &format!("CallSid=refused-{n}")), None).await;
+        let error = refused.error(StatusCode::BAD_REQUEST);
+        assert!(error.contains("type must be exactly popup, incomingcallhungup or missedcall"), "{kind}: {error}");
+        let call = app.get(&format!("/v2/integrations/call/refused-{n}"), Some(&entity.token)).await;
+        call.error(StatusCode::NOT_FOUND);
+    }
+    let missing = app.get(&passthru(&entity, "", "CallSid=no-type"), None).await.error(StatusCode::BAD_REQUEST);
+    assert!(missing.contains("type is required"), "{missing}");
+}
+
+#[tokio::test]
 async fn a_form_post_passthru_is_accepted() {
     use axum::body::Body;
     use axum::http::Request;
