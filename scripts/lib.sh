@@ -5,7 +5,11 @@
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The script that sourced this file, as an absolute path (it is re-run by run_isolated).
 SCRIPT_PATH="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
-BIN="$REPO_ROOT/target/debug/integrations-core"
+# Where cargo puts what it builds: CARGO_TARGET_DIR when set (relative to the repository root, as
+# cargo reads it there), else target/.
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$REPO_ROOT/$TARGET_DIR" ;; esac
+BIN="$TARGET_DIR/debug/integrations-core"
 WORK_DIR=""
 SERVER_PID=""
 SERVER_PORT=""
