@@ -24,6 +24,9 @@ pub struct TestApp {
     raw: RawDb,
     /// Keeps the SQLite folder alive for the test's lifetime.
     _dir: tempfile::TempDir,
+    /// Drops the test's Postgres schema when the test ends.
+    #[cfg(feature = "pg-tests")]
+    _schema: SchemaGuard,
 }
 
 /// A response with its body parsed as JSON (`Value::Null` when the body is not JSON).
@@ -157,9 +160,19 @@ impl TestApp {
             vars.remove(*k);
         }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+        #[cfg(feature = "pg-tests")]
+        let (store, raw, schema) = fresh_store(&config).await;
+        #[cfg(not(feature = "pg-tests"))]
         let (store, raw) = fresh_store(&config).await;
         let state = AppState::new(store, config);
-        Self { router: router(state.clone()), state, raw, _dir: dir }
+        Self {
+            router: router(state.clone()),
+            state,
+            raw,
+            _dir: dir,
+            #[cfg(feature = "pg-tests")]
+            _schema: schema,
+        }
     }
 
     /// Every text value of every row of every table, read straight from the database
@@ -419,19 +432,75 @@ where
     }
 }
 
-/// A fresh, migrated store in a Postgres schema of its own.
+/// A fresh, migrated store in a Postgres schema of its own, dropped when the guard is.
 #[cfg(feature = "pg-tests")]
-async fn fresh_store(_config: &Config) -> (Store, RawDb) {
+async fn fresh_store(_config: &Config) -> (Store, RawDb, SchemaGuard) {
     use sqlx::postgres::PgConnectOptions;
     use std::str::FromStr;
     let url = std::env::var("DATABASE_URL").expect("pg-tests needs DATABASE_URL=postgres://...");
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let schema = format!("t_{now}_{}", uuid::Uuid::new_v4().simple());
     let admin = sqlx::PgPool::connect(&url).await.expect("postgres reachable");
+    sweep_abandoned_schemas(&admin, now).await;
     sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.expect("create schema");
     admin.close().await;
     let options = PgConnectOptions::from_str(&url).unwrap().options([("search_path", schema.as_str())]);
     let store =
         Store::connect_postgres(options.clone(), 4, std::time::Duration::from_secs(5)).await.expect("postgres store");
     store.migrate().await.expect("migrations");
-    (store, options)
+    (store, options, SchemaGuard { url, schema })
+}
+
+/// Schemas of test runs that ended without dropping theirs (a crash, a kill) are dropped by the
+/// next run, once per process: those over an hour old, so that a run going on beside is left alone.
+#[cfg(feature = "pg-tests")]
+async fn sweep_abandoned_schemas(admin: &sqlx::PgPool, now: u64) {
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let names: Vec<String> = sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 't\\_%'")
+        .fetch_all(admin)
+        .await
+        .expect("list test schemas");
+    for name in names {
+        // `t_<unix seconds>_<uuid>`; the older `t_<uuid>` form has no time and is always abandoned.
+        let created = name.split('_').nth(1).and_then(|secs| secs.parse::<u64>().ok()).unwrap_or(0);
+        if now.saturating_sub(created) > 3_600 {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE")).execute(admin).await;
+        }
+    }
+}
+
+/// Drops a test's schema when the test ends, from a thread of its own (a test's runtime cannot
+/// block on it from `Drop`).
+#[cfg(feature = "pg-tests")]
+struct SchemaGuard {
+    url: String,
+    schema: String,
+}
+
+#[cfg(feature = "pg-tests")]
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        let (url, schema) = (self.url.clone(), self.schema.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async {
+                let admin = sqlx::PgPool::connect(&url).await?;
+                // Never wait long on a lock a task of the (now blocked) test runtime may hold:
+                // the next run's sweep drops what is left.
+                let mut tx = admin.begin().await?;
+                sqlx::query("SET LOCAL lock_timeout = '5s'").execute(&mut *tx).await?;
+                sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut *tx).await?;
+                tx.commit().await?;
+                admin.close().await;
+                Ok::<_, sqlx::Error>(())
+            })
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("could not drop test schema {}: {error}", self.schema);
+        }
+    }
 }
