@@ -54,6 +54,14 @@ async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, 
 
 const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n";
 
+/// Sends `GET /healthz` on the connection and checks it is answered 200 (the connection stays open).
+async fn assert_healthz_served(client: &mut TcpStream) {
+    client.write_all(HEALTHZ).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = client.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+}
+
 #[tokio::test]
 async fn a_connection_that_sends_nothing_is_closed_after_the_head_deadline() {
     let server = server(100).await;
@@ -91,10 +99,7 @@ async fn a_kept_alive_connection_is_served_then_closed_when_idle() {
     let server = server(100).await;
     let mut client = TcpStream::connect(server.addr).await.unwrap();
     for _ in 0..2 {
-        client.write_all(HEALTHZ).await.unwrap();
-        let mut buf = [0u8; 4096];
-        let n = client.read(&mut buf).await.unwrap();
-        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"), "kept alive and served");
+        assert_healthz_served(&mut client).await;
         // Idle for less than the keep-alive deadline, though longer than the head deadline.
         tokio::time::sleep(Duration::from_millis(1_300)).await;
     }
@@ -107,10 +112,7 @@ async fn a_kept_alive_connection_is_served_then_closed_when_idle() {
 async fn a_head_begun_after_an_idle_spell_has_the_head_deadline_not_the_idle_one() {
     let server = server(100).await;
     let mut client = TcpStream::connect(server.addr).await.unwrap();
-    client.write_all(HEALTHZ).await.unwrap();
-    let mut buf = [0u8; 4096];
-    let n = client.read(&mut buf).await.unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    assert_healthz_served(&mut client).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let started = Instant::now();
@@ -156,10 +158,7 @@ async fn over_the_cap_a_connection_gets_an_immediate_503_and_a_freed_slot_serves
     // The held connections send nothing, so their head deadline frees the slots.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let mut client = TcpStream::connect(server.addr).await.unwrap();
-    client.write_all(HEALTHZ).await.unwrap();
-    let mut buf = [0u8; 4096];
-    let n = client.read(&mut buf).await.unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    assert_healthz_served(&mut client).await;
 }
 
 #[tokio::test]
