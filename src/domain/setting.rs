@@ -129,7 +129,8 @@ fn check_url(key: SettingKey, text: &str, schemes: &[&str], allow_private: bool)
         },
     };
     Err(FieldError(format!(
-        "Value for {name} must not point at a loopback, private, link-local or multicast address ({why})"
+        "Value for {name} must not point at a loopback, private, link-local or multicast address ({why}); \
+         set WEBHOOK_ALLOW_PRIVATE=true to allow it for local development"
     )))
 }
 

@@ -278,6 +278,7 @@ async fn private_webhook_targets_are_refused_by_default() {
     let error = set(&app, &entity, "popup", json!("http://127.0.0.1:9000/hook")).await.error(StatusCode::BAD_REQUEST);
 
     assert!(error.contains("loopback"), "{error}");
+    assert!(error.contains("set WEBHOOK_ALLOW_PRIVATE=true to allow it for local development"), "{error}");
 }
 
 #[tokio::test]
