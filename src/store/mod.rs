@@ -414,3 +414,34 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_and_a_database_that_is_away_are_told_apart_from_faults_of_the_request() {
+        assert_eq!(sqlite_unavailability(13), Some(Unavailable::Full));
+        assert_eq!(sqlite_unavailability(5), Some(Unavailable::Down), "SQLITE_BUSY");
+        assert_eq!(sqlite_unavailability(10 | (4 << 8)), Some(Unavailable::Down), "SQLITE_IOERR_SHORT_READ");
+        assert_eq!(sqlite_unavailability(19), None, "a constraint is the request's fault");
+        assert_eq!(sqlite_unavailability(1), None, "a SQL error is this code's fault");
+
+        assert_eq!(postgres_unavailability("53100"), Some(Unavailable::Full));
+        for sqlstate in ["08006", "57P01", "57P03", "53300", "40001", "25006"] {
+            assert_eq!(postgres_unavailability(sqlstate), Some(Unavailable::Down), "{sqlstate}");
+        }
+        for sqlstate in ["23505", "42P01", "22021"] {
+            assert_eq!(postgres_unavailability(sqlstate), None, "{sqlstate}");
+        }
+    }
+
+    #[test]
+    fn a_batch_or_a_queue_that_gave_up_is_the_storage_being_away() {
+        let timed_out = StoreError::Batch(Arc::new(StoreError::Database(sqlx::Error::PoolTimedOut)));
+        assert_eq!(timed_out.unavailable(), Some(Unavailable::Down));
+        let overdue = StoreError::from(crate::batch::Unanswered::Overdue(Duration::from_secs(2)));
+        assert_eq!(overdue.unavailable(), Some(Unavailable::Down));
+        assert_eq!(StoreError::Conflict("taken".into()).unavailable(), None);
+    }
+}
