@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::extract::parse_json_value;
 use super::openapi::{examples, AppEnvelope, AppOrAppsEnvelope, CreatedAppEnvelope, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
 use crate::app::AppState;
@@ -44,16 +45,15 @@ pub struct CreateApp {
     is_active: Option<bool>,
 }
 
-/// `PUT /app`: a partial update; send at least one field. `ExotelAccountSid` cannot be changed
-/// (sending it is a 400).
+/// `PUT /app`: a partial update; send at least one field. Any other field (`AppSecret`, `AppID`,
+/// `ExotelAccountSid`, a misspelt name, …) is a 400 naming it: nothing is silently left unchanged.
 #[derive(Deserialize, ToSchema)]
+// `refuse_unchangeable` checks the names first, with a clearer message; this marks the schema closed.
+#[serde(deny_unknown_fields)]
 pub struct UpdateApp {
     #[serde(rename = "AppName")]
     #[schema(min_length = 1, max_length = 200)]
     app_name: Option<String>,
-    #[serde(rename = "ExotelAccountSid")]
-    #[schema(ignore)]
-    exotel_account_sid: Option<serde_json::Value>,
     #[serde(rename = "ExotelApiKey")]
     #[schema(min_length = 1, max_length = 512)]
     exotel_api_key: Option<String>,
@@ -295,7 +295,7 @@ pub async fn get(
     request_body(content = UpdateApp, example = json!(examples::app_update_request())),
     responses(
         (status = 200, description = "The updated app.", body = AppEnvelope, example = json!(examples::app_response())),
-        (status = 400, description = "Malformed JSON, no field sent, a field invalid, or `ExotelAccountSid` sent.", body = ErrorEnvelope),
+        (status = 400, description = "Malformed JSON, no field sent, a field invalid, or a field `PUT /app` cannot change (`AppSecret`, `ExotelAccountSid`, any other name), named in the message.", body = ErrorEnvelope),
         (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "The app is gone.", body = ErrorEnvelope),
         (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
@@ -306,13 +306,10 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
-    JsonBody(request): JsonBody<UpdateApp>,
+    JsonBody(fields): JsonBody<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Success<AppBody>> {
-    if request.exotel_account_sid.is_some() {
-        return Err(ApiError::bad_request(
-            "ExotelAccountSid cannot be changed: register a new app for another Exotel account",
-        ));
-    }
+    refuse_unchangeable(&fields)?;
+    let request: UpdateApp = parse_json_value(serde_json::Value::Object(fields), "")?;
     let key = &state.config.master_key;
     let update = AppUpdate {
         name: request.app_name.map(|v| non_empty("AppName", Some(v), 200)).transpose()?,
@@ -339,9 +336,7 @@ pub async fn update(
         && update.exotel_domain.is_none()
         && update.is_active.is_none()
     {
-        return Err(ApiError::bad_request(
-            "send at least one of AppName, ExotelApiKey, ExotelApiToken, ExotelDomain, IsActive",
-        ));
+        return Err(ApiError::bad_request(format!("send at least one of {}", CHANGEABLE_FIELDS.join(", "))));
     }
     let updated = state
         .store
@@ -350,6 +345,26 @@ pub async fn update(
         .ok_or_else(|| ApiError::not_found("app not found"))?;
     tracing::info!(app_id = %app.id, "app updated");
     Ok(Success(AppBody::new(&updated, state.config.display_offset)))
+}
+
+/// The fields `PUT /app` changes.
+const CHANGEABLE_FIELDS: [&str; 5] = ["AppName", "ExotelApiKey", "ExotelApiToken", "ExotelDomain", "IsActive"];
+
+/// Refuses a field `PUT /app` cannot change, naming it: the app object's fixed fields and anything else.
+fn refuse_unchangeable(fields: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+    let Some(name) = fields.keys().find(|name| !CHANGEABLE_FIELDS.contains(&name.as_str())) else {
+        return Ok(());
+    };
+    let changeable = CHANGEABLE_FIELDS.join(", ");
+    Err(ApiError::bad_request(match name.as_str() {
+        "ExotelAccountSid" => {
+            "ExotelAccountSid cannot be changed: register a new app for another Exotel account".to_string()
+        }
+        "AppID" | "AppSecret" | "CustomerID" | "CreatedAt" | "UpdatedAt" => {
+            format!("{name} cannot be changed: PUT /app changes only {changeable}")
+        }
+        _ => format!("{name:?} is not a field PUT /app can change: send only {changeable}"),
+    }))
 }
 
 /// Delete the app

@@ -252,22 +252,24 @@ pub async fn get(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
     PathParam(call_sid): PathParam<String>,
-) -> Result<Success<Value>> {
+) -> Result<Success<CallPayload>> {
     let call = state
         .store
         .find_call(&app.id, &call_sid)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no call with CallSid {call_sid:?} in this app")))?;
-    let payload: Value = serde_json::from_str(&call.payload).map_err(ApiError::internal)?;
+    // Read back into the typed payload (not a map, which would sort the keys): the answer has the
+    // contract's key order, like the webhook body and the outbound answer.
+    let payload: CallPayload = serde_json::from_str(&call.payload).map_err(ApiError::internal)?;
     Ok(Success(payload))
 }
 
 /// `POST /call/outbound_call`, snake_case as the SDK sends it.
 #[derive(Deserialize, ToSchema)]
 pub struct OutboundRequest {
-    /// The customer's phone number to call (a JSON number is accepted).
+    /// The customer's phone number to call, as text: a JSON number is refused (it would lose a leading zero).
     #[schema(value_type = String, required = true)]
-    to: Option<Value>,
+    to: Option<String>,
     /// The agent's `AppUserId`: the call rings the agent's SIP device first.
     #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
     user_id: Option<String>,
@@ -314,12 +316,7 @@ pub async fn outbound(
     AppAuth(app): AppAuth,
     JsonBody(request): JsonBody<OutboundRequest>,
 ) -> Result<Success<CallPayload>> {
-    let to = match request.to {
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::String(s)) => s,
-        _ => String::new(),
-    };
-    let to = PhoneNumber::required("to", Some(to))?.into_string();
+    let to = PhoneNumber::required("to", request.to)?.into_string();
     let user_id = non_empty("user_id", request.user_id, 128)?;
     // The SDK sends its own ids; they must be the token's (another tenant's look missing).
     if request.app_id.as_deref().is_some_and(|id| !id.is_empty() && id != app.id) {

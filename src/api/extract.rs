@@ -64,7 +64,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else if path.is_empty() || path == "." {
             ApiError::bad_request(format!("request body has the wrong shape: {}", strip_position(&inner)))
         } else {
-            ApiError::bad_request(format!("{path} has the wrong type: {}", strip_position(&inner)))
+            ApiError::bad_request(wrong_type(&path, &inner))
         }
     })?;
     deserializer.end().map_err(|e| ApiError::bad_request(format!("request body is not valid JSON: {e}")))?;
@@ -74,9 +74,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// Deserializes an already-parsed JSON value, naming a wrongly typed field with `prefix` (e.g. `users[2].`).
 pub fn parse_json_value<T: DeserializeOwned>(value: serde_json::Value, prefix: &str) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        ApiError::bad_request(format!("{prefix}{path} has the wrong type: {}", strip_position(&inner)))
+        let path = format!("{prefix}{}", error.path());
+        ApiError::bad_request(wrong_type(&path, &error.into_inner()))
     })
 }
 
@@ -185,6 +184,16 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
             storable(format_args!("path parameter {name}"), text)?;
         }
         Ok(PathParam(value))
+    }
+}
+
+/// The message for a field whose JSON value is not of its type. Nothing is converted: a phone number
+/// sent as a JSON number (`8040001111`) is refused, not read as the text `"8040001111"`.
+fn wrong_type(path: &str, error: &serde_json::Error) -> String {
+    let text = strip_position(error);
+    match text.strip_prefix("invalid type: ").and_then(|rest| rest.split_once(", expected ")) {
+        Some((found, expected)) => format!("{path} must be {expected}, not {found}"),
+        None => format!("{path} is invalid: {text}"),
     }
 }
 

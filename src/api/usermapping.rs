@@ -45,14 +45,13 @@ pub(crate) struct NewMapping {
     #[serde(rename = "ExotelUserName")]
     #[schema(value_type = String, required = true, example = "Temp Name")]
     exotel_user_name: Option<String>,
-    /// The agent's phone number (optional; a JSON number is accepted). Without it the user has no phone device.
+    /// The agent's phone number, as text (optional). Without it the user has no phone device.
     #[serde(rename = "AgentNumber")]
-    #[schema(value_type = Option<String>)]
-    agent_number: Option<Value>,
-    /// The Exotel virtual number (a JSON number is accepted).
+    agent_number: Option<String>,
+    /// The Exotel virtual number, as text: a JSON number is refused (it would lose a leading zero).
     #[serde(rename = "VirtualNumber")]
     #[schema(value_type = String, required = true)]
-    virtual_number: Option<Value>,
+    virtual_number: Option<String>,
 }
 
 /// The body of `POST /usermapping`: an array of users (at most 100), or a single user object.
@@ -178,16 +177,6 @@ fn render_all(rows: &[UserMappingRow], state: &AppState) -> Result<Vec<MappingBo
     rows.iter().map(|row| MappingBody::render(row, &state.config.master_key, state.config.display_offset)).collect()
 }
 
-/// A phone number sent as text or as a JSON number.
-fn phone_text(value: Option<Value>) -> Option<String> {
-    match value {
-        Some(Value::String(s)) => Some(s),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(Value::Null) | None => None,
-        Some(other) => Some(other.to_string()),
-    }
-}
-
 fn validate(index: usize, user: NewMapping, app: &AppRow) -> Result<ValidMapping, FieldError> {
     let field = |name: &str| format!("users[{index}].{name}");
     let account_sid = non_empty(&field("ExotelAccountSid"), user.exotel_account_sid, 128)?;
@@ -203,8 +192,8 @@ fn validate(index: usize, user: NewMapping, app: &AppRow) -> Result<ValidMapping
         app_username: non_empty(&field("AppUsername"), user.app_username, 200)?,
         email: Email::parse(&field("Email"), user.email)?,
         exotel_user_name: ExotelUserName::parse(&field("ExotelUserName"), user.exotel_user_name)?,
-        agent_number: PhoneNumber::optional(&field("AgentNumber"), phone_text(user.agent_number))?,
-        virtual_number: PhoneNumber::required(&field("VirtualNumber"), phone_text(user.virtual_number))?,
+        agent_number: PhoneNumber::optional(&field("AgentNumber"), user.agent_number)?,
+        virtual_number: PhoneNumber::required(&field("VirtualNumber"), user.virtual_number)?,
     })
 }
 

@@ -69,8 +69,19 @@ impl SettingValue {
         let text = match (key, value) {
             (_, serde_json::Value::String(s)) => s.trim().to_string(),
             (SettingKey::Record, serde_json::Value::Bool(b)) => b.to_string(),
-            (SettingKey::Record, _) => return Err(FieldError::new("Value for record must be \"true\" or \"false\"")),
-            _ => return Err(FieldError(format!("Value for {} must be a string", key.as_str()))),
+            (SettingKey::Record, other) => {
+                return Err(FieldError(format!(
+                    "Value for record must be a boolean or the string \"true\" or \"false\", not {}",
+                    json_type(other)
+                )))
+            }
+            (_, other) => {
+                return Err(FieldError(format!(
+                    "Value for {} must be a string, not {}",
+                    key.as_str(),
+                    json_type(other)
+                )))
+            }
         };
         match key {
             SettingKey::Record => match text.to_ascii_lowercase().as_str() {
@@ -94,6 +105,18 @@ impl SettingValue {
 
     pub fn into_string(self) -> String {
         self.0
+    }
+}
+
+/// The JSON type of a value, as an error message names it.
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 

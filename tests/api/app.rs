@@ -311,6 +311,32 @@ async fn the_exotel_account_cannot_be_changed() {
 }
 
 #[tokio::test]
+async fn an_update_naming_a_field_it_cannot_change_is_a_400_naming_it_and_changes_nothing() {
+    let app = TestApp::new().await;
+    let entity = app.seed_app("sandbox").await;
+    let before = app.get("/v2/integrations/app", Some(&entity.token)).await.data().clone();
+    let cases = [
+        ("AppSecret", "AppSecret cannot be changed: PUT /app changes only AppName, ExotelApiKey, ExotelApiToken, ExotelDomain, IsActive"),
+        ("AppID", "AppID cannot be changed: PUT /app changes only AppName, ExotelApiKey, ExotelApiToken, ExotelDomain, IsActive"),
+        ("CustomerID", "CustomerID cannot be changed: PUT /app changes only AppName, ExotelApiKey, ExotelApiToken, ExotelDomain, IsActive"),
+        ("CreatedAt", "CreatedAt cannot be changed: PUT /app changes only AppName, ExotelApiKey, ExotelApiToken, ExotelDomain, IsActive"),
+        ("Appname", "\"Appname\" is not a field PUT /app can change: send only AppName, ExotelApiKey, ExotelApiToken, ExotelDomain, IsActive"),
+    ];
+    for (field, message) in cases {
+        // A field it can change rides along: the update is refused as a whole.
+        let mut body = json!({"IsActive": false});
+        body[field] = json!("new value");
+
+        let error = app.put("/v2/integrations/app", Some(&entity.token), body).await.error(StatusCode::BAD_REQUEST);
+
+        assert_eq!(error, message, "{field}");
+    }
+    assert_eq!(app.get("/v2/integrations/app", Some(&entity.token)).await.data(), &before);
+    let token = app.token_response(&entity.id, &entity.secret, "app").await;
+    assert_eq!(token.status, StatusCode::OK, "the secret is unchanged: {}", token.text);
+}
+
+#[tokio::test]
 async fn an_update_with_nothing_to_change_is_a_400() {
     let app = TestApp::new().await;
     let entity = app.seed_app("sandbox").await;

@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::helpers::{TestApp, TestAppEntity};
+use crate::helpers::{keys, object_keys, TestApp, TestAppEntity};
 use crate::receiver::{Receiver, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -459,4 +459,45 @@ async fn one_tenants_hanging_receiver_does_not_delay_another_tenant() {
 
     healthy.wait_for(1, WAIT).await;
     assert!(started.elapsed() < Duration::from_secs(2), "the other tenant waited {:?}", started.elapsed());
+}
+
+/// The call payload's keys in the contract's order (CONTRACT 7.1).
+pub const CALL_PAYLOAD_KEYS: [&str; 21] = [
+    "CustomerId",
+    "AppId",
+    "CallSid",
+    "ExotelAccountSid",
+    "DialWhomNumber",
+    "AppUserID",
+    "VirtualNumber",
+    "Direction",
+    "CallStatus",
+    "CallState",
+    "ToNumber",
+    "FromNumber",
+    "TotalDuration",
+    "CallRecordings",
+    "AccountDomain",
+    "TicketId",
+    "CallDetail",
+    "StartTime",
+    "EndTime",
+    "CreatedAt",
+    "UpdatedAt",
+];
+
+#[tokio::test]
+async fn an_inbound_call_payload_has_one_key_order_in_the_webhook_and_when_read_back() {
+    let app = TestApp::with_local_webhooks(&[]).await;
+    let receiver = Receiver::start().await;
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    set(&app, &entity, "popup", &receiver.url("/popup")).await;
+    app.get(&passthru(&entity, "popup", "CallSid=order1&From=0999&To=08040001111"), None).await.data();
+
+    let webhook = &receiver.wait_for(1, WAIT).await[0];
+    let read_back = app.get("/v2/integrations/call/order1", Some(&entity.token)).await;
+
+    assert_eq!(object_keys(&webhook.body), keys(&CALL_PAYLOAD_KEYS), "{}", webhook.body);
+    assert_eq!(read_back.data_keys(), keys(&CALL_PAYLOAD_KEYS), "{}", read_back.text);
 }

@@ -109,7 +109,7 @@ async fn a_field_of_the_wrong_type_is_a_400_naming_it() {
     let response = app.put("/v2/integrations/app", Some(&entity.token), json!({"IsActive": "yes"})).await;
 
     let error = response.error(StatusCode::BAD_REQUEST);
-    assert!(error.contains("IsActive") && error.contains("wrong type"), "{error}");
+    assert_eq!(error, "IsActive must be a boolean, not string \"yes\"");
     assert!(!error.contains("line 1"), "positions mean nothing to the client: {error}");
 }
 

@@ -82,6 +82,11 @@ impl TestResponse {
     }
 }
 
+/// The keys of the JSON object `text`, in the order of the text (serde_json's own map sorts them).
+pub fn object_keys(text: &str) -> Vec<String> {
+    serde_json::from_str::<KeyOrder>(text).unwrap_or_else(|e| panic!("{e}: {text}")).0
+}
+
 /// The keys of a JSON object in text order (serde_json's own map sorts them).
 struct KeyOrder(Vec<String>);
 

@@ -23,6 +23,7 @@ mod receiver;
 mod security;
 mod storage;
 mod store;
+mod strict_types;
 mod timeouts;
 mod token;
 mod usermapping;
