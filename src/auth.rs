@@ -7,10 +7,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::crypto::{constant_time_eq, sha256_hex};
 use crate::domain::time::now_ms;
 use crate::envelope::ApiError;
+use crate::state::AppState;
 use crate::store::{AppRow, CustomerRow, TokenOwner};
 
 /// A freshly minted token: the text handed out once, and the hash that is stored.

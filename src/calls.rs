@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::domain::call::{CallPayload, DeliveryStatus};
 use crate::domain::time::{display, now_ms, parse_exotel_time};
 use crate::domain::SettingKey;
 use crate::envelope::{ApiError, Result};
 use crate::exotel::SandboxCallOutcome;
+use crate::state::AppState;
 use crate::store::{AppRow, CallEvent, DeliveryRow, EventDelivery, EventWrite};
 
 /// Where a call event's webhook goes: the setting it is for, and that setting's URL when the app has one.

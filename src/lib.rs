@@ -2,8 +2,6 @@
 
 /// HTTP handlers, one file per resource.
 pub mod api;
-/// Application state, the router, and the server loop.
-pub mod app;
 /// Tokens: minting, hashing, and the extractors that prove who is asking.
 pub mod auth;
 /// Natural batching of concurrent database requests into one statement.
@@ -28,6 +26,10 @@ pub mod envelope;
 pub mod exotel;
 /// Background housekeeping.
 pub mod maintenance;
+/// The server: the router with its middleware, and the serve loop.
+pub mod server;
+/// What every request handler can reach.
+pub mod state;
 /// Storage over SQLite or Postgres; all SQL lives here.
 pub mod store;
 /// Logging set-up (text or JSON lines).

@@ -3,7 +3,7 @@
 use clap::Parser;
 use integrations_core::cli::{self, Cli, Command};
 use integrations_core::config::Config;
-use integrations_core::{app, telemetry};
+use integrations_core::{server, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -33,7 +33,7 @@ async fn main() -> std::process::ExitCode {
         tracing::warn!(path = %path.display(), "generated a new master key; back it up: without it the stored secrets cannot be read");
     }
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => app::run(config).await,
+        Command::Serve => server::run(config).await,
         Command::Migrate => cli::migrate(&config).await,
         Command::Customer { command } => cli::customer(&config, command).await,
         Command::Openapi => unreachable!("handled before the configuration is loaded"),

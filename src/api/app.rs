@@ -8,12 +8,12 @@ use uuid::Uuid;
 use super::extract::parse_json_value;
 use super::openapi::{examples, AppEnvelope, AppOrAppsEnvelope, CreatedAppEnvelope, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
-use crate::app::AppState;
 use crate::auth::{wrong_kind, AnyAuth, AppAuth, CustomerAuth};
 use crate::crypto::SecretField;
 use crate::domain::time::{display, now_ms};
 use crate::domain::{non_empty, ExotelDomain, FieldError};
 use crate::envelope::{ApiError, Result, Success};
+use crate::state::AppState;
 use crate::store::{AppRow, AppUpdate};
 
 /// `POST /app`: a new app. Every field is required.

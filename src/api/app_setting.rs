@@ -6,11 +6,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::openapi::{examples, ErrorEnvelope, SettingEnvelope, SettingOrSettingsEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
-use crate::app::AppState;
 use crate::auth::AppAuth;
 use crate::domain::time::now_ms;
 use crate::domain::{FieldError, SettingKey, SettingValue};
 use crate::envelope::{ApiError, Result, Success};
+use crate::state::AppState;
 use crate::store::{AppRow, SettingRow};
 
 /// `POST /app_setting`: creates or replaces one setting.

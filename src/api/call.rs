@@ -10,7 +10,6 @@ use uuid::Uuid;
 use super::extract::{form_pairs, PathParam, RawBody, FORM_FIELD, QUERY_PARAMETER};
 use super::openapi::{examples, CallPayloadEnvelope, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
-use crate::app::AppState;
 use crate::auth::{record_app_in_span, AppAuth};
 use crate::calls::{
     outbound_payload, record_and_queue, record_status_event, spawn_sandbox_lifecycle, StatusEvent, WebhookTarget,
@@ -20,6 +19,7 @@ use crate::domain::time::{display, now_ms, parse_exotel_time};
 use crate::domain::{non_empty, PhoneNumber, SettingKey};
 use crate::envelope::{ApiError, Result, Success};
 use crate::exotel::{ExotelApi, NewCall};
+use crate::state::AppState;
 use crate::store::{PassthruTarget, Unavailable};
 
 /// Exotel's passthru parameters, from the query and (for POST) a form body; later wins.

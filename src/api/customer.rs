@@ -7,12 +7,12 @@ use uuid::Uuid;
 
 use super::openapi::{examples, CustomerEnvelope, ErrorEnvelope, StringEnvelope};
 use super::JsonBody;
-use crate::app::AppState;
 use crate::auth::{AdminAuth, CustomerAuth};
 use crate::crypto::{MasterKey, SecretField};
 use crate::domain::time::{display, now_ms};
 use crate::domain::{non_empty, Email};
 use crate::envelope::{ApiError, Result, Success};
+use crate::state::AppState;
 use crate::store::{CustomerRow, Store};
 
 /// `POST /customer`: a new customer. Both fields are required.

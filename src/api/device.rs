@@ -7,12 +7,12 @@ use utoipa::ToSchema;
 use super::openapi::{examples, ErrorEnvelope, MappingEnvelope};
 use super::usermapping::MappingBody;
 use super::JsonBody;
-use crate::app::AppState;
 use crate::auth::AppAuth;
 use crate::domain::time::now_ms;
 use crate::domain::{non_empty, DeviceKind};
 use crate::envelope::{ApiError, Result, Success};
 use crate::exotel::ExotelApi;
+use crate::state::AppState;
 use crate::store::UserMappingRow;
 
 /// `PUT /device`: send `DeviceName` and/or `DeviceStatus`.

@@ -8,8 +8,9 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::app::{AppState, MAX_BODY_BYTES};
+use super::MAX_BODY_BYTES;
 use crate::envelope::ApiError;
+use crate::state::AppState;
 
 /// A JSON body. Malformed JSON, a wrong type or an oversized body each get a precise 4xx.
 pub struct JsonBody<T>(pub T);

@@ -4,7 +4,7 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub mod app;
 pub mod app_setting;
@@ -20,6 +20,9 @@ pub mod usermapping;
 pub mod webhook;
 
 pub use extract::{ClientAddr, JsonBody, QueryParams};
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The `/v2/integrations` routes.
 pub fn routes() -> Router<AppState> {

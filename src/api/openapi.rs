@@ -21,9 +21,9 @@ use super::customer::CustomerBody;
 use super::ops::{self, Health};
 use super::usermapping::{MappingBody, MappingOrPage};
 use super::webhook::{DeliveryBody, DeliveryPage};
-use crate::app::AppState;
 use crate::domain::call::{CallPayload, DeliveryStatus, InboundType};
 use crate::domain::SettingKey;
+use crate::state::AppState;
 
 /// Where the API routes are nested.
 pub const BASE_PATH: &str = "/v2/integrations";

@@ -5,8 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::openapi::{examples, ErrorEnvelope, HealthEnvelope};
-use crate::app::AppState;
 use crate::envelope::{ApiError, Result, Success};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {

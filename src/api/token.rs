@@ -6,12 +6,12 @@ use utoipa::ToSchema;
 
 use super::openapi::{examples, ErrorEnvelope, StringEnvelope};
 use super::{ClientAddr, JsonBody};
-use crate::app::AppState;
 use crate::auth::mint_token;
 use crate::crypto::{constant_time_eq, SecretField};
 use crate::domain::non_empty;
 use crate::domain::time::now_ms;
 use crate::envelope::{ApiError, Result, Success};
+use crate::state::AppState;
 use crate::throttle::slow_down;
 
 /// `POST /token`: an entity's Id and Secret. All three fields are required.

@@ -10,13 +10,13 @@ use super::extract::{parse_json_value, raw_query_param, PathParam};
 use super::openapi::{examples, ErrorEnvelope, MappingListEnvelope, MappingOrPageEnvelope, StringEnvelope};
 use super::pagination::PageRequest;
 use super::JsonBody;
-use crate::app::AppState;
 use crate::auth::AppAuth;
 use crate::crypto::{sdk_sip_secret, MasterKey, Sealed, SecretField};
 use crate::domain::time::{display, now_ms};
 use crate::domain::{non_empty, AppUserId, Email, ExotelUserName, FieldError, PhoneNumber};
 use crate::envelope::{ApiError, Result, Success};
 use crate::exotel::{ExotelApi, NewUser};
+use crate::state::AppState;
 use crate::store::{AppRow, UserMappingRow};
 
 /// The most users one `POST /usermapping` may register (each is provisioned upstream in turn).

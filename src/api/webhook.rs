@@ -8,11 +8,11 @@ use utoipa::ToSchema;
 use super::extract::{raw_query_param, PathParam};
 use super::openapi::{examples, DeliveryEnvelope, DeliveryPageEnvelope, ErrorEnvelope};
 use super::pagination::PageRequest;
-use crate::app::AppState;
 use crate::auth::AppAuth;
 use crate::domain::call::DeliveryStatus;
 use crate::domain::time::{display, now_ms};
 use crate::envelope::{ApiError, Result, Success};
+use crate::state::AppState;
 use crate::store::DeliveryRow;
 
 /// One webhook delivery: an event POSTed (or to be POSTed) to one of the app's URLs.

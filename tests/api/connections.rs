@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use integrations_core::app;
+use integrations_core::server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -34,7 +34,7 @@ async fn server(max_connections: usize) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    tokio::spawn(app::serve(listener, app.state.clone(), max_connections, shutdown.clone()));
+    tokio::spawn(server::serve(listener, app.state.clone(), max_connections, shutdown.clone()));
     Server { addr, shutdown, _app: app }
 }
 

@@ -1,6 +1,5 @@
-//! Application state, the router, and the server loop with graceful shutdown.
+//! The server: the router with its middleware, and the serve loop with graceful shutdown.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -16,40 +15,16 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::api;
+use crate::api::{self, MAX_BODY_BYTES};
 use crate::config::{Config, CorsOrigins};
 use crate::connections::{self, ConnectionLimits};
-use crate::dispatch::{Dispatcher, Outbox};
+use crate::dispatch::Dispatcher;
 use crate::envelope::{with_request_id, ApiError};
-use crate::exotel::Exotel;
+use crate::state::AppState;
 use crate::store::Store;
 use crate::telemetry;
-use crate::throttle::FailureThrottle;
 
-/// Request bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
-
-/// What every handler can reach. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub config: Arc<Config>,
-    pub token_failures: Arc<FailureThrottle>,
-    pub exotel: Arc<Exotel>,
-    /// Queues webhooks for this process's dispatcher.
-    pub outbox: Outbox,
-}
-
-impl AppState {
-    pub fn new(store: Store, config: Config) -> Self {
-        telemetry::metrics::handle();
-        let token_failures = Arc::new(FailureThrottle::new(config.token_failure_limit, config.token_failure_window));
-        let exotel = Arc::new(Exotel::new(&config));
-        let outbox = Outbox::new(&config);
-        Self { store, config: Arc::new(config), token_failures, exotel, outbox }
-    }
-}
 
 /// Every route, with the middleware that gives each request its id, envelope and limits.
 pub fn router(state: AppState) -> Router {
@@ -220,7 +195,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let state = AppState::new(store.clone(), config);
     let shutdown = CancellationToken::new();
-    tokio::spawn(crate::maintenance::run(state.clone(), shutdown.clone()));
+    tokio::spawn(crate::maintenance::run(store.clone(), state.config.webhook_retention, shutdown.clone()));
     let dispatcher = Dispatcher::new(store.clone(), &state.config, &state.outbox);
     let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
     tokio::spawn(cancel_on_signal(shutdown.clone()));

@@ -1,0 +1,31 @@
+//! What every request handler can reach: the store, the configuration, the upstream and the outbox.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::dispatch::Outbox;
+use crate::exotel::Exotel;
+use crate::store::Store;
+use crate::telemetry;
+use crate::throttle::FailureThrottle;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub token_failures: Arc<FailureThrottle>,
+    pub exotel: Arc<Exotel>,
+    /// Queues webhooks for this process's dispatcher.
+    pub outbox: Outbox,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> Self {
+        telemetry::metrics::handle();
+        let token_failures = Arc::new(FailureThrottle::new(config.token_failure_limit, config.token_failure_window));
+        let exotel = Arc::new(Exotel::new(&config));
+        let outbox = Outbox::new(&config);
+        Self { store, config: Arc::new(config), token_failures, exotel, outbox }
+    }
+}
