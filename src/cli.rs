@@ -2,8 +2,9 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::api::customer::{customer_body, register_customer, CustomerBody};
+use crate::api::customer::CustomerBody;
 use crate::config::Config;
+use crate::services::customers;
 use crate::store::Store;
 
 #[derive(Parser, Debug)]
@@ -67,14 +68,16 @@ pub async fn customer(config: &Config, command: CustomerCommand) -> anyhow::Resu
     let output = match command {
         CustomerCommand::Create { name, email } => {
             let (row, secret) =
-                register_customer(&store, key, Some(name), Some(email)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                customers::register(&store, key, Some(name), Some(email)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             serde_json::to_string_pretty(&CustomerBody::new(&row, secret, config.display_offset))?
         }
         CustomerCommand::List => {
             let rows = store.list_customers().await?;
             let bodies = rows
                 .iter()
-                .map(|row| customer_body(key, row, config.display_offset))
+                .map(|row| {
+                    customers::secret(key, row).map(|secret| CustomerBody::new(row, secret, config.display_offset))
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             serde_json::to_string_pretty(&bodies)?

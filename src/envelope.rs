@@ -150,6 +150,40 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+impl From<crate::domain::FieldError> for ApiError {
+    fn from(error: crate::domain::FieldError) -> Self {
+        Self::BadRequest(error.0)
+    }
+}
+
+impl ApiError {
+    /// Exotel's failure as the client sees it: Exotel's 4xx mirrored with its error JSON, 502 for
+    /// its 5xx or its silence. `context` (e.g. which user of a batch) goes before Exotel's own words.
+    pub fn upstream(error: crate::exotel::UpstreamError, context: Option<&str>) -> Self {
+        use crate::exotel::UpstreamError;
+        let prefix = context.map(|c| format!("{c}: ")).unwrap_or_default();
+        match error {
+            UpstreamError::Refused { status, body } if (400..500).contains(&status) => Self::Upstream {
+                status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                message: format!("{prefix}{body}"),
+            },
+            UpstreamError::Refused { body, .. } => {
+                Self::Upstream { status: StatusCode::BAD_GATEWAY, message: format!("{prefix}{body}") }
+            }
+            UpstreamError::Unreachable(reason) => Self::Upstream {
+                status: StatusCode::BAD_GATEWAY,
+                message: format!("{prefix}Exotel is unreachable: {reason}"),
+            },
+        }
+    }
+}
+
+impl From<crate::exotel::UpstreamError> for ApiError {
+    fn from(error: crate::exotel::UpstreamError) -> Self {
+        Self::upstream(error, None)
+    }
+}
+
 impl From<crate::crypto::CryptoError> for ApiError {
     fn from(error: crate::crypto::CryptoError) -> Self {
         Self::Internal(error.into())
@@ -180,5 +214,24 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exotel::UpstreamError;
+
+    #[test]
+    fn exotel_4xx_is_mirrored_and_5xx_or_silence_is_502() {
+        let refused =
+            ApiError::upstream(UpstreamError::Refused { status: 409, body: "{\"code\":10813}".into() }, Some("user 2"));
+        assert_eq!(refused.status().as_u16(), 409);
+        assert_eq!(refused.to_string(), "user 2: {\"code\":10813}");
+        let down = ApiError::from(UpstreamError::Refused { status: 503, body: "busy".into() });
+        assert_eq!(down.status().as_u16(), 502);
+        let silent = ApiError::from(UpstreamError::Unreachable("timed out".into()));
+        assert_eq!(silent.status().as_u16(), 502);
+        assert!(silent.to_string().contains("timed out"));
     }
 }

@@ -6,8 +6,6 @@ pub mod api;
 pub mod auth;
 /// Natural batching of concurrent database requests into one statement.
 pub mod batch;
-/// Call events: recording them and queueing their webhooks.
-pub mod calls;
 /// Command-line operations that do not need the HTTP server.
 pub mod cli;
 /// Configuration from the environment, validated once at start-up.
@@ -28,6 +26,8 @@ pub mod exotel;
 pub mod maintenance;
 /// The server: the router with its middleware, and the serve loop.
 pub mod server;
+/// The operations the HTTP API and the command line share: customers, call events.
+pub mod services;
 /// What every request handler can reach.
 pub mod state;
 /// Storage over SQLite or Postgres; all SQL lives here.

@@ -131,7 +131,7 @@ impl AppBody {
             customer_id: row.customer_id.clone(),
             app_name: row.name.clone(),
             exotel_account_sid: row.exotel_account_sid.clone(),
-            exotel_domain: row.exotel_domain.clone(),
+            exotel_domain: row.exotel_domain.as_str().to_string(),
             is_active: row.is_active,
             created_at: display(row.created_at, offset),
             updated_at: display(row.updated_at, offset),
@@ -186,7 +186,7 @@ pub async fn create(
         exotel_account_sid: account_sid,
         exotel_api_key: key.seal_field(SecretField::ExotelApiKey, &id, &api_key),
         exotel_api_token: key.seal_field(SecretField::ExotelApiToken, &id, &api_token),
-        exotel_domain: domain.as_str().to_string(),
+        exotel_domain: domain,
         is_active,
         secret: key.seal_field(SecretField::AppSecret, &id, &secret),
         created_at: now,
@@ -323,11 +323,7 @@ pub async fn update(
             .map(|v| non_empty("ExotelApiToken", Some(v), 512))
             .transpose()?
             .map(|v| key.seal_field(SecretField::ExotelApiToken, &app.id, &v)),
-        exotel_domain: request
-            .exotel_domain
-            .map(|v| ExotelDomain::parse(&v))
-            .transpose()?
-            .map(|d| d.as_str().to_string()),
+        exotel_domain: request.exotel_domain.map(|v| ExotelDomain::parse(&v)).transpose()?,
         is_active: request.is_active,
     };
     if update.name.is_none()

@@ -11,14 +11,14 @@ use super::extract::{form_pairs, PathParam, RawBody, FORM_FIELD, QUERY_PARAMETER
 use super::openapi::{examples, CallPayloadEnvelope, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
 use crate::auth::{record_app_in_span, AppAuth};
-use crate::calls::{
-    outbound_payload, record_and_queue, record_status_event, spawn_sandbox_lifecycle, StatusEvent, WebhookTarget,
-};
 use crate::domain::call::{call_sid, CallPayload, InboundType};
 use crate::domain::time::{display, now_ms, parse_exotel_time};
 use crate::domain::{non_empty, PhoneNumber, SettingKey};
 use crate::envelope::{ApiError, Result, Success};
 use crate::exotel::{ExotelApi, NewCall};
+use crate::services::call_events::{
+    outbound_payload, record_and_queue, record_status_event, spawn_sandbox_lifecycle, StatusEvent, WebhookTarget,
+};
 use crate::state::AppState;
 use crate::store::{PassthruTarget, Unavailable};
 
@@ -200,7 +200,7 @@ async fn record_inbound(state: &AppState, app_id: &str, params: &PassthruParams,
         from_number: params.get(&["CallFrom", "From"]),
         total_duration: duration.parse().unwrap_or(0),
         call_recordings: params.get(&["RecordingUrl"]),
-        account_domain: app.exotel_domain.clone(),
+        account_domain: app.exotel_domain.as_str().to_string(),
         ticket_id: String::new(),
         call_detail: Some(params.get(&["EventType"]).to_ascii_lowercase()),
         start_time: exotel_time(&params.get(&["StartTime"]), offset),
@@ -355,7 +355,7 @@ pub async fn outbound(
         custom_field: call_ref,
         status_callback_url,
     };
-    let placed = upstream.place_call(&call).await.map_err(|e| e.into_api_error(None))?;
+    let placed = upstream.place_call(&call).await?;
 
     let payload = outbound_payload(
         &app,

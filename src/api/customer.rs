@@ -3,17 +3,16 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::openapi::{examples, CustomerEnvelope, ErrorEnvelope, StringEnvelope};
 use super::JsonBody;
 use crate::auth::{AdminAuth, CustomerAuth};
-use crate::crypto::{MasterKey, SecretField};
-use crate::domain::time::{display, now_ms};
-use crate::domain::{non_empty, Email};
+use crate::crypto::MasterKey;
+use crate::domain::time::display;
 use crate::envelope::{ApiError, Result, Success};
+use crate::services::customers;
 use crate::state::AppState;
-use crate::store::{CustomerRow, Store};
+use crate::store::CustomerRow;
 
 /// `POST /customer`: a new customer. Both fields are required.
 #[derive(Deserialize, ToSchema)]
@@ -72,35 +71,9 @@ impl CustomerBody {
     }
 }
 
-/// Registers a customer with a fresh random secret; returns the row and the secret in clear.
-pub async fn register_customer(
-    store: &Store,
-    key: &MasterKey,
-    name: Option<String>,
-    email: Option<String>,
-) -> Result<(CustomerRow, String)> {
-    let name = non_empty("CustomerName", name, 200)?;
-    let email = Email::parse("Email", email)?;
-    let id = Uuid::new_v4().to_string();
-    let secret = Uuid::new_v4().to_string();
-    let now = now_ms();
-    let row = CustomerRow {
-        secret: key.seal_field(SecretField::CustomerSecret, &id, &secret),
-        id,
-        name,
-        email: email.into_string(),
-        created_at: now,
-        updated_at: now,
-    };
-    store.insert_customer(&row).await?;
-    tracing::info!(customer_id = %row.id, "customer created");
-    Ok((row, secret))
-}
-
 /// Opens a stored customer's secret for display.
 pub fn customer_body(key: &MasterKey, row: &CustomerRow, offset: chrono::FixedOffset) -> Result<CustomerBody> {
-    let secret = key.open_field(SecretField::CustomerSecret, &row.id, &row.secret)?;
-    Ok(CustomerBody::new(row, secret, offset))
+    Ok(CustomerBody::new(row, customers::secret(key, row)?, offset))
 }
 
 /// Create a customer
@@ -128,7 +101,8 @@ pub async fn create(
     _admin: AdminAuth,
     JsonBody(request): JsonBody<CreateCustomer>,
 ) -> Result<Success<CustomerBody>> {
-    let (row, secret) = register_customer(&state.store, &state.config.master_key, request.name, request.email).await?;
+    let (row, secret) =
+        customers::register(&state.store, &state.config.master_key, request.name, request.email).await?;
     Ok(Success(CustomerBody::new(&row, secret, state.config.display_offset)))
 }
 

@@ -89,7 +89,7 @@ pub async fn update(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no user with AppUserId {user_id:?} in this app")))?;
     let upstream = state.exotel.for_app(&app, &state.config.master_key)?;
-    let refused = |e: crate::exotel::UpstreamError| e.into_api_error(Some("Exotel did not switch the device"));
+    let refused = |e| ApiError::upstream(e, Some("Exotel did not switch the device"));
 
     let active_device_id = match (request.device_status, device) {
         (None, None) => return Err(ApiError::bad_request("send DeviceName (phone or sip) and/or DeviceStatus")),

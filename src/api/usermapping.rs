@@ -280,10 +280,8 @@ pub async fn create(
         };
         let provisioned = upstream.provision_user(&request).await.map_err(|e| {
             tracing::warn!(index, error = %e, "provisioning a user upstream failed; nothing of the batch is stored");
-            e.into_api_error(Some(&format!(
-                "users[{index}] (AppUserId {:?}) was not provisioned",
-                user.app_user_id.as_str()
-            )))
+            let context = format!("users[{index}] (AppUserId {:?}) was not provisioned", user.app_user_id.as_str());
+            ApiError::upstream(e, Some(&context))
         })?;
         let app_user_id = user.app_user_id.into_string();
         let sip_password = if provisioned.sip_password.is_empty() {

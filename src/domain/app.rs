@@ -31,6 +31,15 @@ impl ExotelDomain {
     }
 }
 
+/// A region read back from storage, where only [`ExotelDomain::as_str`] values are written.
+impl TryFrom<String> for ExotelDomain {
+    type Error = FieldError;
+
+    fn try_from(stored: String) -> Result<Self, FieldError> {
+        Self::parse(&stored)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

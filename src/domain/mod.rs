@@ -24,12 +24,6 @@ impl FieldError {
     }
 }
 
-impl From<FieldError> for crate::envelope::ApiError {
-    fn from(error: FieldError) -> Self {
-        Self::BadRequest(error.0)
-    }
-}
-
 /// Rejects a missing or blank text field, trimming the rest.
 pub fn non_empty(field: &str, value: Option<String>, max_chars: usize) -> Result<String, FieldError> {
     let value = value.map(|v| v.trim().to_string()).unwrap_or_default();

@@ -6,9 +6,8 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use crate::config::Config;
-use crate::crypto::{MasterKey, SecretField};
+use crate::crypto::{CryptoError, MasterKey, SecretField};
 use crate::domain::ExotelDomain;
-use crate::envelope::ApiError;
 use crate::store::AppRow;
 
 mod ccm;
@@ -80,27 +79,6 @@ pub enum UpstreamError {
     Unreachable(String),
 }
 
-impl UpstreamError {
-    /// The envelope for this failure: Exotel's 4xx mirrored, 502 for its 5xx or silence.
-    /// `context` (e.g. which user of a batch) goes before Exotel's own words.
-    pub fn into_api_error(self, context: Option<&str>) -> ApiError {
-        let prefix = context.map(|c| format!("{c}: ")).unwrap_or_default();
-        match self {
-            Self::Refused { status, body } if (400..500).contains(&status) => ApiError::Upstream {
-                status: axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_GATEWAY),
-                message: format!("{prefix}{body}"),
-            },
-            Self::Refused { body, .. } => {
-                ApiError::Upstream { status: axum::http::StatusCode::BAD_GATEWAY, message: format!("{prefix}{body}") }
-            }
-            Self::Unreachable(reason) => ApiError::Upstream {
-                status: axum::http::StatusCode::BAD_GATEWAY,
-                message: format!("{prefix}Exotel is unreachable: {reason}"),
-            },
-        }
-    }
-}
-
 /// What the server asks of Exotel. Implemented by the CCM HTTP client and by the sandbox.
 pub trait ExotelApi {
     /// Finds the user by e-mail or creates it, then sets a fresh SIP password on its SIP device.
@@ -164,9 +142,8 @@ impl Exotel {
     }
 
     /// The upstream an app talks to: Exotel's CCM API in its region, or the sandbox.
-    pub fn for_app(&self, app: &AppRow, key: &MasterKey) -> Result<Upstream<'_>, ApiError> {
-        let domain = ExotelDomain::parse(&app.exotel_domain)?;
-        let base_url = match domain {
+    pub fn for_app(&self, app: &AppRow, key: &MasterKey) -> Result<Upstream<'_>, CryptoError> {
+        let base_url = match app.exotel_domain {
             ExotelDomain::Sandbox => return Ok(Upstream::Sandbox(&self.sandbox, app.exotel_account_sid.clone())),
             ExotelDomain::Mumbai => &self.mumbai_url,
             ExotelDomain::Singapore => &self.singapore_url,
@@ -259,18 +236,5 @@ mod tests {
             assert!(classes.iter().filter(|c| **c).count() >= 3, "{p}");
         }
         assert_ne!(strong_sip_password(), strong_sip_password());
-    }
-
-    #[test]
-    fn exotel_4xx_is_mirrored_and_5xx_or_silence_is_502() {
-        let refused =
-            UpstreamError::Refused { status: 409, body: "{\"code\":10813}".into() }.into_api_error(Some("user 2"));
-        assert_eq!(refused.status().as_u16(), 409);
-        assert_eq!(refused.to_string(), "user 2: {\"code\":10813}");
-        let down = UpstreamError::Refused { status: 503, body: "busy".into() }.into_api_error(None);
-        assert_eq!(down.status().as_u16(), 502);
-        let silent = UpstreamError::Unreachable("timed out".into()).into_api_error(None);
-        assert_eq!(silent.status().as_u16(), 502);
-        assert!(silent.to_string().contains("timed out"));
     }
 }

@@ -5,6 +5,7 @@ use sqlx::FromRow;
 use super::{Db, Store, StoreResult};
 use crate::crypto::Sealed;
 use crate::domain::user::last_ten_digits;
+use crate::domain::ExotelDomain;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct AppRow {
@@ -16,7 +17,8 @@ pub struct AppRow {
     pub exotel_api_key: Sealed,
     #[sqlx(try_from = "String")]
     pub exotel_api_token: Sealed,
-    pub exotel_domain: String,
+    #[sqlx(try_from = "String")]
+    pub exotel_domain: ExotelDomain,
     pub is_active: bool,
     #[sqlx(try_from = "String")]
     pub secret: Sealed,
@@ -51,7 +53,7 @@ pub struct AppUpdate {
     pub name: Option<String>,
     pub exotel_api_key: Option<Sealed>,
     pub exotel_api_token: Option<Sealed>,
-    pub exotel_domain: Option<String>,
+    pub exotel_domain: Option<ExotelDomain>,
     pub is_active: Option<bool>,
 }
 
@@ -65,7 +67,7 @@ impl Store {
             .bind(&row.exotel_account_sid)
             .bind(&row.exotel_api_key.0)
             .bind(&row.exotel_api_token.0)
-            .bind(&row.exotel_domain)
+            .bind(row.exotel_domain.as_str())
             .bind(row.is_active)
             .bind(&row.secret.0)
             .bind(row.created_at)
@@ -191,7 +193,7 @@ impl Store {
             .bind(&update.name)
             .bind(update.exotel_api_key.as_ref().map(|s| &s.0))
             .bind(update.exotel_api_token.as_ref().map(|s| &s.0))
-            .bind(&update.exotel_domain)
+            .bind(update.exotel_domain.map(ExotelDomain::as_str))
             .bind(update.is_active)
             .bind(now)
             .fetch_optional(pool)

@@ -6,6 +6,7 @@ use sqlx::FromRow;
 
 use super::{AppRow, CustomerRow, Db, Store, StoreResult};
 use crate::crypto::Sealed;
+use crate::domain::ExotelDomain;
 
 /// Whom a live token speaks for.
 #[derive(Debug, Clone)]
@@ -45,9 +46,9 @@ struct TokenJoin {
 }
 
 impl TokenJoin {
-    fn to_owner(&self) -> TokenOwner {
+    fn to_owner(&self) -> StoreResult<TokenOwner> {
         let text = |value: &Option<String>| value.clone().unwrap_or_default();
-        match &self.app_id {
+        Ok(match &self.app_id {
             Some(app_id) => TokenOwner::App(AppRow {
                 id: app_id.clone(),
                 customer_id: self.customer_id.clone(),
@@ -55,7 +56,10 @@ impl TokenJoin {
                 exotel_account_sid: text(&self.a_account_sid),
                 exotel_api_key: Sealed(text(&self.a_api_key)),
                 exotel_api_token: Sealed(text(&self.a_api_token)),
-                exotel_domain: text(&self.a_domain),
+                exotel_domain: ExotelDomain::try_from(text(&self.a_domain)).map_err(|e| sqlx::Error::ColumnDecode {
+                    index: "exotel_domain".to_string(),
+                    source: Box::new(e),
+                })?,
                 is_active: self.a_is_active.unwrap_or_default(),
                 secret: Sealed(text(&self.a_secret)),
                 created_at: self.a_created_at.unwrap_or_default(),
@@ -69,7 +73,7 @@ impl TokenJoin {
                 created_at: self.c_created_at,
                 updated_at: self.c_updated_at,
             }),
-        }
+        })
     }
 }
 
@@ -133,8 +137,10 @@ impl Store {
         let found: HashMap<&str, &TokenJoin> = rows.iter().map(|row| (row.hash.as_str(), row)).collect();
         Ok(lookups
             .iter()
-            .map(|(hash, now)| found.get(hash.as_str()).filter(|row| row.expires_at > *now).map(|row| row.to_owner()))
-            .collect())
+            .map(|(hash, now)| {
+                found.get(hash.as_str()).filter(|row| row.expires_at > *now).map(|row| row.to_owner()).transpose()
+            })
+            .collect::<StoreResult<_>>()?)
     }
 
     /// Removes tokens that expired before `now`; returns how many.

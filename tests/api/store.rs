@@ -1,6 +1,7 @@
 //! The store on its own: customers, apps, tokens and settings, on SQLite (and Postgres under `pg-tests`).
 
 use integrations_core::crypto::Sealed;
+use integrations_core::domain::ExotelDomain;
 use integrations_core::store::{
     AppRoom, AppRow, AppUpdate, CallEvent, CustomerRow, EventDelivery, EventWrite, Store, StoreError, TokenOwner,
 };
@@ -26,7 +27,7 @@ pub(crate) fn app_row(id: &str, customer_id: &str, created_at: i64) -> AppRow {
         exotel_account_sid: "acme1".to_string(),
         exotel_api_key: Sealed(format!("sealed-key-{id}")),
         exotel_api_token: Sealed(format!("sealed-token-{id}")),
-        exotel_domain: "mumbai".to_string(),
+        exotel_domain: ExotelDomain::Mumbai,
         is_active: true,
         secret: Sealed(format!("sealed-app-secret-{id}")),
         created_at,
@@ -149,7 +150,7 @@ async fn an_update_changes_only_the_fields_it_names() {
     assert_eq!(renamed.name, "Renamed");
     assert_eq!(renamed.updated_at, 5_000);
     assert_eq!(renamed.created_at, 1_000);
-    assert_eq!(renamed.exotel_domain, "mumbai");
+    assert_eq!(renamed.exotel_domain, ExotelDomain::Mumbai);
     assert!(renamed.is_active);
     assert_eq!(renamed.exotel_api_key, Sealed("sealed-key-a1".into()));
     assert_eq!(renamed.exotel_api_token, Sealed("sealed-token-a1".into()));
@@ -157,7 +158,7 @@ async fn an_update_changes_only_the_fields_it_names() {
     let update = AppUpdate {
         exotel_api_key: Some(Sealed("k2".into())),
         exotel_api_token: Some(Sealed("t2".into())),
-        exotel_domain: Some("singapore".into()),
+        exotel_domain: Some(ExotelDomain::Singapore),
         is_active: Some(false),
         ..AppUpdate::default()
     };

@@ -171,7 +171,7 @@ pub fn outbound_payload(
         from_number: sip_id.to_string(),
         total_duration: 0,
         call_recordings: String::new(),
-        account_domain: app.exotel_domain.clone(),
+        account_domain: app.exotel_domain.as_str().to_string(),
         ticket_id: String::new(),
         call_detail: None,
         start_time: String::new(),

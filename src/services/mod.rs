@@ -1,0 +1,5 @@
+//! The operations the HTTP handlers and the command line share, above the store, the upstream and
+//! the dispatcher and below `api/` and `cli`: registering customers, recording call events.
+
+pub mod call_events;
+pub mod customers;
