@@ -135,12 +135,12 @@ impl Store {
             }
         };
         let found: HashMap<&str, &TokenJoin> = rows.iter().map(|row| (row.hash.as_str(), row)).collect();
-        Ok(lookups
+        lookups
             .iter()
             .map(|(hash, now)| {
                 found.get(hash.as_str()).filter(|row| row.expires_at > *now).map(|row| row.to_owner()).transpose()
             })
-            .collect::<StoreResult<_>>()?)
+            .collect()
     }
 
     /// Removes tokens that expired before `now`; returns how many.
