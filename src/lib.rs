@@ -2,8 +2,6 @@
 
 /// HTTP handlers, one file per resource.
 pub mod api;
-/// Tokens: minting, hashing, and the extractors that prove who is asking.
-pub mod auth;
 /// Natural batching of concurrent database requests into one statement.
 pub mod batch;
 /// Command-line operations that do not need the HTTP server.

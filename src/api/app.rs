@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::auth::{wrong_kind, AnyAuth, AppAuth, CustomerAuth};
 use super::extract::parse_json_value;
 use super::openapi::{examples, AppEnvelope, AppOrAppsEnvelope, CreatedAppEnvelope, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
-use crate::auth::{wrong_kind, AnyAuth, AppAuth, CustomerAuth};
 use crate::crypto::SecretField;
 use crate::domain::time::{display, now_ms};
 use crate::domain::{non_empty, ExotelDomain, FieldError};

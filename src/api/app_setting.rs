@@ -4,9 +4,9 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::auth::AppAuth;
 use super::openapi::{examples, ErrorEnvelope, SettingEnvelope, SettingOrSettingsEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
-use crate::auth::AppAuth;
 use crate::domain::time::now_ms;
 use crate::domain::{FieldError, SettingKey, SettingValue};
 use crate::envelope::{ApiError, Result, Success};

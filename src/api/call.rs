@@ -7,10 +7,10 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::auth::{record_app_in_span, AppAuth};
 use super::extract::{form_pairs, PathParam, RawBody, FORM_FIELD, QUERY_PARAMETER};
 use super::openapi::{examples, CallPayloadEnvelope, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
-use crate::auth::{record_app_in_span, AppAuth};
 use crate::domain::call::{call_sid, CallPayload, InboundType};
 use crate::domain::time::{display, now_ms, parse_exotel_time};
 use crate::domain::{non_empty, PhoneNumber, SettingKey};

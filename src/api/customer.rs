@@ -4,9 +4,9 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::auth::{AdminAuth, CustomerAuth};
 use super::openapi::{examples, CustomerEnvelope, ErrorEnvelope, StringEnvelope};
 use super::JsonBody;
-use crate::auth::{AdminAuth, CustomerAuth};
 use crate::crypto::MasterKey;
 use crate::domain::time::display;
 use crate::envelope::{ApiError, Result, Success};

@@ -4,10 +4,10 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::auth::AppAuth;
 use super::openapi::{examples, ErrorEnvelope, MappingEnvelope};
 use super::usermapping::MappingBody;
 use super::JsonBody;
-use crate::auth::AppAuth;
 use crate::domain::time::now_ms;
 use crate::domain::{non_empty, DeviceKind};
 use crate::envelope::{ApiError, Result, Success};

@@ -8,6 +8,7 @@ use crate::state::AppState;
 
 pub mod app;
 pub mod app_setting;
+pub mod auth;
 pub mod call;
 pub mod customer;
 pub mod device;

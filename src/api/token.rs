@@ -4,9 +4,9 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::auth::mint_token;
 use super::openapi::{examples, ErrorEnvelope, StringEnvelope};
 use super::{ClientAddr, JsonBody};
-use crate::auth::mint_token;
 use crate::crypto::{constant_time_eq, SecretField};
 use crate::domain::non_empty;
 use crate::domain::time::now_ms;

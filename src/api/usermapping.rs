@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::auth::AppAuth;
 use super::extract::{parse_json_value, raw_query_param, PathParam};
 use super::openapi::{examples, ErrorEnvelope, MappingListEnvelope, MappingOrPageEnvelope, StringEnvelope};
 use super::pagination::PageRequest;
 use super::JsonBody;
-use crate::auth::AppAuth;
 use crate::crypto::{sdk_sip_secret, MasterKey, Sealed, SecretField};
 use crate::domain::time::{display, now_ms};
 use crate::domain::{non_empty, AppUserId, Email, ExotelUserName, FieldError, PhoneNumber};

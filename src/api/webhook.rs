@@ -5,10 +5,10 @@ use axum::http::Uri;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::auth::AppAuth;
 use super::extract::{raw_query_param, PathParam};
 use super::openapi::{examples, DeliveryEnvelope, DeliveryPageEnvelope, ErrorEnvelope};
 use super::pagination::PageRequest;
-use crate::auth::AppAuth;
 use crate::domain::call::DeliveryStatus;
 use crate::domain::time::{display, now_ms};
 use crate::envelope::{ApiError, Result, Success};

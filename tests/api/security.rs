@@ -1,7 +1,7 @@
 //! Tenant isolation, secrets at rest, and token lifetime (CONTRACT 1, 2 and 4).
 
 use axum::http::StatusCode;
-use integrations_core::auth::mint_token;
+use integrations_core::api::auth::mint_token;
 use integrations_core::crypto::sha256_hex;
 use integrations_core::domain::time::now_ms;
 use serde_json::json;
