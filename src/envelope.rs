@@ -1,5 +1,7 @@
 //! The Exotel envelope and [`ApiError`]: the one place where errors become HTTP responses.
 
+use std::time::Duration;
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -146,6 +148,22 @@ impl From<crate::store::StoreError> for ApiError {
                 }
                 None => Self::Internal(other.into()),
             },
+        }
+    }
+}
+
+/// Runs the storage work of one of Exotel's requests (a call is ringing now) within the bound a
+/// request may wait for the database (`DATABASE_ACQUIRE_TIMEOUT_MS`), however many waits the work
+/// needs: past it, a 503. Work cut short is either stored whole or not at all (its transaction rolls back).
+pub async fn within_storage_bound<T>(bound: Duration, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    match tokio::time::timeout(bound, work).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                bound_ms = bound.as_millis() as u64,
+                "storage did not answer within DATABASE_ACQUIRE_TIMEOUT_MS"
+            );
+            Err(ApiError::StorageUnavailable(Unavailable::Down))
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::dispatch::Outbox;
 use crate::exotel::Exotel;
+use crate::services::call_events::CallEvents;
 use crate::store::Store;
 use crate::telemetry;
 use crate::throttle::FailureThrottle;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub exotel: Arc<Exotel>,
     /// Queues webhooks for this process's dispatcher.
     pub outbox: Outbox,
+    /// Records call events and queues their webhooks.
+    pub call_events: CallEvents,
 }
 
 impl AppState {
@@ -26,6 +29,7 @@ impl AppState {
         let token_failures = Arc::new(FailureThrottle::new(config.token_failure_limit, config.token_failure_window));
         let exotel = Arc::new(Exotel::new(&config));
         let outbox = Outbox::new(&config);
-        Self { store, config: Arc::new(config), token_failures, exotel, outbox }
+        let call_events = CallEvents::new(store.clone(), outbox.clone(), &config);
+        Self { store, config: Arc::new(config), token_failures, exotel, outbox, call_events }
     }
 }

@@ -11,51 +11,26 @@ use super::auth::{record_app_in_span, AppAuth};
 use super::extract::{form_pairs, PathParam, RawBody, FORM_FIELD, QUERY_PARAMETER};
 use super::openapi::{examples, CallPayloadEnvelope, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
-use crate::domain::call::{call_sid, CallPayload, InboundType};
-use crate::domain::time::{display, now_ms, parse_exotel_time};
+use crate::domain::call::{CallPayload, InboundType};
+use crate::domain::time::now_ms;
 use crate::domain::{non_empty, PhoneNumber, SettingKey};
-use crate::envelope::{ApiError, Result, Success};
+use crate::envelope::{within_storage_bound, ApiError, Result, Success};
+use crate::exotel::events::{status_callback_signed, status_callback_url, InboundEvent, PassthruParams, StatusEvent};
 use crate::exotel::{ExotelApi, NewCall};
-use crate::services::call_events::{
-    outbound_payload, record_and_queue, record_status_event, spawn_sandbox_lifecycle, StatusEvent, WebhookTarget,
-};
+use crate::services::call_events::outbound_payload;
 use crate::state::AppState;
-use crate::store::{PassthruTarget, Unavailable};
 
-/// Exotel's passthru parameters, from the query and (for POST) a form body; later wins.
-struct PassthruParams(Vec<(String, String)>);
-
-impl PassthruParams {
-    fn read(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Self> {
-        let mut pairs = form_pairs(uri.query().unwrap_or_default().as_bytes(), QUERY_PARAMETER)?;
-        let is_form = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        if is_form || (!body.is_empty() && !body.starts_with(b"{")) {
-            pairs.extend(form_pairs(body, FORM_FIELD)?);
-        }
-        Ok(Self(pairs))
+/// Exotel's passthru parameters: the query's pairs and, on a form `POST`, the body's (later wins).
+fn passthru_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<PassthruParams> {
+    let mut pairs = form_pairs(uri.query().unwrap_or_default().as_bytes(), QUERY_PARAMETER)?;
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if is_form || (!body.is_empty() && !body.starts_with(b"{")) {
+        pairs.extend(form_pairs(body, FORM_FIELD)?);
     }
-
-    /// The last non-empty value of the first of `names` that has one.
-    fn get(&self, names: &[&str]) -> String {
-        names
-            .iter()
-            .find_map(|name| {
-                self.0
-                    .iter()
-                    .rev()
-                    .find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.trim().is_empty())
-                    .map(|(_, v)| v.trim().to_string())
-            })
-            .unwrap_or_default()
-    }
-
-    /// The last non-empty value of `name` exactly as sent, surrounding whitespace included.
-    fn get_exact(&self, name: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.is_empty()).map(|(_, v)| v.as_str())
-    }
+    Ok(PassthruParams::new(pairs))
 }
 
 /// Exotel's passthru parameters as documented: a query string on `GET`, a query string and/or a form
@@ -123,11 +98,6 @@ pub struct InboundParams {
     legs_0_on_call_duration: Option<String>,
 }
 
-/// An Exotel time as RFC 3339 in the display offset, or `""` when unknown.
-fn exotel_time(text: &str, offset: chrono::FixedOffset) -> String {
-    parse_exotel_time(text).map(|t| display(t.timestamp_millis(), offset)).unwrap_or_default()
-}
-
 /// `GET|POST /call/inbound_call/{appId}?type=…`: called by an Exotel flow, without a token.
 #[utoipa::path(
     method(get, post),
@@ -165,68 +135,16 @@ pub async fn inbound(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Success<&'static str>> {
-    let params = PassthruParams::read(&uri, &headers, &body)?;
-    let kind = InboundType::parse(params.get_exact("type"))?;
-    within_storage_bound(&state, record_inbound(&state, &app_id, &params, kind)).await?;
+    let params = passthru_params(&uri, &headers, &body)?;
+    let kind = InboundEvent::kind(&params)?;
+    within_storage_bound(state.config.database_acquire_timeout, async {
+        let event = InboundEvent::read(kind, &params)?;
+        let app = state.call_events.record_inbound(&app_id, &event).await?;
+        record_app_in_span(&app);
+        Ok(())
+    })
+    .await?;
     Ok(Success("Success"))
-}
-
-/// Stores an inbound call event and queues its webhook.
-async fn record_inbound(state: &AppState, app_id: &str, params: &PassthruParams, kind: InboundType) -> Result<()> {
-    let dial_whom = params.get(&["DialWhomNumber"]);
-    let PassthruTarget { app, url, app_user_id } = state
-        .store
-        .find_passthru_target(app_id, kind.setting().as_str(), &dial_whom)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no app with id {app_id:?}")))?;
-    record_app_in_span(&app);
-
-    let offset = state.config.display_offset;
-    let now = now_ms();
-    let called = params.get(&["CallTo", "To"]);
-    let duration = params.get(&["Legs[0][OnCallDuration]", "DialCallDuration"]);
-    let payload = CallPayload {
-        customer_id: app.customer_id.clone(),
-        app_id: app.id.clone(),
-        call_sid: call_sid("CallSid", params.get(&["CallSid"]))?,
-        exotel_account_sid: app.exotel_account_sid.clone(),
-        dial_whom_number: dial_whom,
-        app_user_id,
-        virtual_number: called.clone(),
-        direction: "incoming".to_string(),
-        call_status: params.get(&["Status"]),
-        call_state: kind.call_state().to_string(),
-        to_number: called,
-        from_number: params.get(&["CallFrom", "From"]),
-        total_duration: duration.parse().unwrap_or(0),
-        call_recordings: params.get(&["RecordingUrl"]),
-        account_domain: app.exotel_domain.as_str().to_string(),
-        ticket_id: String::new(),
-        call_detail: Some(params.get(&["EventType"]).to_ascii_lowercase()),
-        start_time: exotel_time(&params.get(&["StartTime"]), offset),
-        end_time: exotel_time(&params.get(&["EndTime"]), offset),
-        created_at: display(now, offset),
-        updated_at: display(now, offset),
-    };
-    let target = WebhookTarget { setting: kind.setting(), url };
-    record_and_queue(state, &app, &payload, kind.setting().as_str(), Some(target)).await?;
-    Ok(())
-}
-
-/// Runs the storage work of one of Exotel's requests (a call is ringing now) within the bound a
-/// request may wait for the database, however many waits the work needs: past it, a 503. Work cut
-/// short is either stored whole or not at all (its transaction rolls back).
-async fn within_storage_bound<T>(state: &AppState, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    match tokio::time::timeout(state.config.database_acquire_timeout, work).await {
-        Ok(result) => result,
-        Err(_) => {
-            tracing::warn!(
-                bound_ms = state.config.database_acquire_timeout.as_millis() as u64,
-                "storage did not answer within DATABASE_ACQUIRE_TIMEOUT_MS"
-            );
-            Err(ApiError::StorageUnavailable(Unavailable::Down))
-        }
-    }
 }
 
 /// `GET /call/{CallSid}`: the latest payload of one of the app's calls.
@@ -277,13 +195,6 @@ pub struct OutboundRequest {
     app_id: Option<String>,
     /// When present (and not empty), must be the token's customer.
     customer_id: Option<String>,
-}
-
-/// The purpose the status-callback signature key is derived for.
-const STATUS_CALLBACK_PURPOSE: &str = "status-callback";
-
-fn status_callback_message(app_id: &str, call_ref: &str) -> String {
-    format!("{app_id}:{call_ref}")
 }
 
 /// `POST /call/outbound_call`: the agent's SIP device is rung first, then the customer.
@@ -340,12 +251,8 @@ pub async fn outbound(
         state.store.find_setting(&app.id, SettingKey::Record.as_str()).await?.is_some_and(|s| s.value == "true");
 
     let call_ref = Uuid::new_v4().simple().to_string();
-    let signature =
-        state.config.master_key.sign_hex(STATUS_CALLBACK_PURPOSE, &status_callback_message(&app.id, &call_ref));
-    let status_callback_url = format!(
-        "{}/v2/integrations/call/status_callback/{}?ref={call_ref}&sig={signature}",
-        state.config.public_base_url, app.id
-    );
+    let status_callback_url =
+        status_callback_url(&state.config.master_key, &state.config.public_base_url, &app.id, &call_ref);
     let upstream = state.exotel.for_app(&app, &state.config.master_key)?;
     let call = NewCall {
         from: user.sip_id.clone(),
@@ -367,12 +274,8 @@ pub async fn outbound(
         state.config.display_offset,
         now_ms(),
     );
-    // Only Exotel's events go to the callback URL; placing the call is recorded without one.
-    record_and_queue(&state, &app, &payload, "placed", None).await?;
+    state.call_events.record_placed(&app, &payload, upstream.is_sandbox()).await?;
     tracing::info!(call_sid = %placed.call_sid, sandbox = upstream.is_sandbox(), "outbound call placed");
-    if upstream.is_sandbox() {
-        spawn_sandbox_lifecycle(state.clone(), app, placed.call_sid.clone(), to);
-    }
     Ok(Success(payload))
 }
 
@@ -432,74 +335,30 @@ pub async fn status_callback(
     let (Some(call_ref), Some(sig)) = (query.call_ref, query.sig) else {
         return Err(ApiError::unauthorized("status callback URL is not signed: use the URL this server gave Exotel"));
     };
-    let message = status_callback_message(&app_id, &call_ref);
-    if !state.config.master_key.verify_hex(STATUS_CALLBACK_PURPOSE, &message, &sig) {
+    if !status_callback_signed(&state.config.master_key, &app_id, &call_ref, &sig) {
         return Err(ApiError::unauthorized("status callback signature is not valid"));
     }
-    within_storage_bound(&state, async {
+    within_storage_bound(state.config.database_acquire_timeout, async {
         let app = state
             .store
             .find_app_unscoped(&app_id)
             .await?
             .ok_or_else(|| ApiError::not_found(format!("no app with id {app_id:?}")))?;
         record_app_in_span(&app);
-        let event = parse_status_event(&headers, &body)?;
-        record_status_event(&state, &app, event).await
+        let event = StatusEvent::read(&status_event_fields(&headers, &body)?)?;
+        state.call_events.record_status_event(&app, event).await
     })
     .await?;
     Ok(Success("Success"))
 }
 
-/// Reads Exotel's event: v3 JSON (`event_details`, `call_details`), v1 JSON, or v1 form fields.
-fn parse_status_event(headers: &HeaderMap, body: &[u8]) -> Result<StatusEvent> {
+/// Exotel's event as JSON: its JSON body, or its form fields as strings.
+fn status_event_fields(headers: &HeaderMap, body: &[u8]) -> Result<Value> {
     let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"))
         || body.trim_ascii_start().starts_with(b"{");
-    let json: Value = if is_json {
-        super::extract::parse_json(body)?
-    } else {
-        let pairs: serde_json::Map<String, Value> =
-            form_pairs(body, FORM_FIELD)?.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-        Value::Object(pairs)
-    };
-    let text = |v: &Value| match v {
-        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    };
-    let number = |v: &Value| v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
-    let event = if let Some(details) = json.get("call_details").filter(|d| d.is_object()) {
-        // Voice v3: `legs` may be a URL or an array; it is not needed here.
-        let recording = match details.get("recordings") {
-            Some(Value::Array(items)) => items.first().and_then(|r| r.get("url")).and_then(text),
-            Some(other) => text(other),
-            None => None,
-        };
-        StatusEvent {
-            call_sid: details.get("sid").and_then(text).unwrap_or_default(),
-            event_type: json.pointer("/event_details/event_type").and_then(text).unwrap_or_default(),
-            state: details.get("state").and_then(text),
-            status: details.get("status").and_then(text),
-            talk_seconds: details.get("total_talk_time").and_then(number),
-            recording_url: recording,
-            start_time: details.get("start_time").and_then(text),
-            end_time: details.get("end_time").and_then(text),
-        }
-    } else {
-        let event_type = json.get("EventType").and_then(text).unwrap_or_else(|| "terminal".to_string());
-        StatusEvent {
-            call_sid: json.get("CallSid").and_then(text).unwrap_or_default(),
-            state: Some(if event_type.eq_ignore_ascii_case("terminal") { "terminal" } else { "active" }.to_string()),
-            event_type,
-            status: json.get("Status").and_then(text),
-            talk_seconds: json.get("ConversationDuration").and_then(number),
-            recording_url: json.get("RecordingUrl").and_then(text),
-            start_time: json.get("StartTime").and_then(text),
-            end_time: json.get("EndTime").and_then(text),
-        }
-    };
-    if event.call_sid.is_empty() {
-        return Err(ApiError::bad_request("the event names no call: call_details.sid (or CallSid) is required"));
+    if is_json {
+        return super::extract::parse_json(body);
     }
-    let field = if json.get("call_details").is_some_and(Value::is_object) { "call_details.sid" } else { "CallSid" };
-    Ok(StatusEvent { call_sid: call_sid(field, event.call_sid)?, ..event })
+    let fields = form_pairs(body, FORM_FIELD)?.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    Ok(Value::Object(fields))
 }

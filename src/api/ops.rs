@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::openapi::{examples, ErrorEnvelope, HealthEnvelope};
-use crate::envelope::{ApiError, Result, Success};
+use crate::envelope::{within_storage_bound, ApiError, Result, Success};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -43,25 +43,21 @@ pub async fn healthz() -> Success<Health> {
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Success<Health>> {
     let check = async {
-        state.store.ping().await?;
-        state.store.probe_write(crate::domain::time::now_ms()).await
-    };
-    // Answered within the bound a request waits for a connection, whatever the database does.
-    let bound = state.config.database_acquire_timeout;
-    match tokio::time::timeout(bound, check).await {
-        Ok(Ok(())) => Ok(Success(Health { status: "ok" })),
-        Ok(Err(error)) => {
+        let checked = async {
+            state.store.ping().await?;
+            state.store.probe_write(crate::domain::time::now_ms()).await
+        };
+        checked.await.map_err(|error| {
             tracing::warn!(%error, "readiness check failed");
-            Err(match ApiError::from(error) {
+            match ApiError::from(error) {
                 unavailable @ ApiError::StorageUnavailable(_) => unavailable,
                 _ => ApiError::ServiceUnavailable("the database failed the readiness check".to_string()),
-            })
-        }
-        Err(_) => {
-            tracing::warn!(bound_ms = bound.as_millis() as u64, "readiness check timed out");
-            Err(ApiError::StorageUnavailable(crate::store::Unavailable::Down))
-        }
-    }
+            }
+        })
+    };
+    // Answered within the bound a request waits for a connection, whatever the database does.
+    within_storage_bound(state.config.database_acquire_timeout, check).await?;
+    Ok(Success(Health { status: "ok" }))
 }
 
 /// `GET /metrics`: the Prometheus text format. Queue and pool figures are read at scrape time.

@@ -11,6 +11,7 @@ use crate::domain::ExotelDomain;
 use crate::store::AppRow;
 
 mod ccm;
+pub mod events;
 mod sandbox;
 
 pub use ccm::CcmClient;
