@@ -3,14 +3,18 @@
 //!
 //! The `/v2/integrations` routes are registered through [`super::documented_routes`], which builds
 //! the router and the document's paths from the same list, so a route cannot be served undocumented.
+//! The `webhooks` section (what the server POSTs to an app's URLs) is built here: utoipa 5 does not
+//! model it. `scripts/lint-openapi.sh` lints the served document with Redocly's recommended rules.
 
 use std::sync::LazyLock;
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use utoipa::openapi::path::{Operation, PathItem};
+use serde::Serialize;
+use utoipa::openapi::path::{HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::openapi::{OpenApi, RefOr};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, OpenApi, RefOr, Required, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi as _, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,16 +37,52 @@ pub const CUSTOMER_TOKEN: &str = "customer_token";
 pub const APP_TOKEN: &str = "app_token";
 pub const ADMIN_TOKEN: &str = "admin_token";
 
-/// The whole document: the `/v2/integrations` routes, the operational routes, and the shared components.
-pub fn document() -> OpenApi {
-    let (_, mut doc) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+/// The operations anyone may call, without a token (by handler `operation_id`): Exotel's passthru and
+/// status callbacks (the callback's URL carries its own signature), the trade of an Id and Secret for a
+/// token, and the operational routes. They get `security: []`, so no tool takes them to need a token;
+/// every other operation names its token scheme in its `#[utoipa::path]`.
+pub const PUBLIC_OPERATIONS: &[&str] =
+    &["create_token", "inbound_call", "call_status_callback", "openapi_document", "healthz", "readyz", "metrics"];
+
+/// The whole document: the OpenAPI document utoipa builds from the handlers, and the `webhooks`.
+#[derive(Serialize)]
+pub struct Document {
+    /// The `/v2/integrations` routes, the operational routes, and the shared components.
+    #[serde(flatten)]
+    pub api: OpenApi,
+    /// OpenAPI 3.1's `webhooks`: one entry per app setting whose URL receives call events.
+    pub webhooks: Webhooks,
+}
+
+impl Document {
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(self)
+    }
+
+    pub fn to_pretty_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string_pretty(self)
+    }
+}
+
+/// Named webhooks, serialized as a JSON object in this order.
+pub struct Webhooks(pub Vec<(String, PathItem)>);
+
+impl Serialize for Webhooks {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(name, item)| (name, item)))
+    }
+}
+
+/// The whole document, built from the handlers' attributes.
+pub fn document() -> Document {
+    let (_, mut api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .nest(BASE_PATH, super::documented_routes())
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
         .split_for_parts();
-    finish(&mut doc);
-    doc
+    finish(&mut api);
+    Document { api, webhooks: webhooks() }
 }
 
 /// The document as compact JSON, built once.
@@ -79,8 +119,12 @@ pub async fn serve() -> impl IntoResponse {
             Tokens travel in the `Authorization` header, raw (as Exotel's SDK sends them) or as `Bearer <token>`. \
             Customer tokens and app tokens come from `POST /v2/integrations/token`; the admin token is the operator's `ADMIN_TOKEN`.\n\n\
             Webhooks: call events are POSTed to the app's setting URLs (`popup`, `incomingCallHangup`, `missedCall`, `callback`) \
-            as a `CallPayload`, signed with the Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature` \
-            (HMAC-SHA256 keyed with the app's `AppSecret`)."
+            as a `CallPayload`, signed with the Standard Webhooks headers `webhook-id`, `webhook-timestamp` and \
+            `webhook-signature` (HMAC-SHA256 keyed with the app's `AppSecret`): the `webhooks` section describes each one."
+    ),
+    servers(
+        (url = "/", description = "The server this document was fetched from: every path is absolute from its root \
+            (`/v2/integrations/...`, `/healthz`). A deployment answers at its `PUBLIC_BASE_URL`."),
     ),
     tags(
         (name = "token", description = "Trade an entity's Id and Secret for a token."),
@@ -92,6 +136,8 @@ pub async fn serve() -> impl IntoResponse {
         (name = "call", description = "Inbound passthru, outbound calls, status callbacks and call records."),
         (name = "webhook_deliveries", description = "The app's webhook delivery log."),
         (name = "ops", description = "Liveness, readiness and this document (not enveloped where noted)."),
+        (name = "webhooks", description = "What the server POSTs to an app's webhook URLs (the `webhooks` section): \
+            a `CallPayload` signed with the Standard Webhooks headers."),
     ),
     // Schemas that only query parameters name (parameters do not register their schemas).
     components(schemas(ErrorEnvelope, AppEntity, SettingKey, DeliveryStatus, InboundType)),
@@ -134,10 +180,10 @@ impl Modify for SecuritySchemes {
 /// What every route shares, whatever its handler: ids for each operation, the request-id header on
 /// every response, and the answers the middleware may give (500 on a panic, 503 on a timeout).
 fn finish(doc: &mut OpenApi) {
-    let request_id_header = utoipa::openapi::HeaderBuilder::new()
+    let request_id_header = HeaderBuilder::new()
         .schema(
-            utoipa::openapi::ObjectBuilder::new()
-                .schema_type(utoipa::openapi::Type::String)
+            ObjectBuilder::new()
+                .schema_type(Type::String)
                 .format(Some(utoipa::openapi::SchemaFormat::Custom("uuid".to_string()))),
         )
         .description(Some("The request's id, the same as the envelope's `RequestId`."))
@@ -152,6 +198,9 @@ fn finish(doc: &mut OpenApi) {
     }
     for item in doc.paths.paths.values_mut() {
         for (method, operation) in operations_mut(item) {
+            if operation.operation_id.as_deref().is_some_and(|id| PUBLIC_OPERATIONS.contains(&id)) {
+                operation.security.get_or_insert_with(Vec::new);
+            }
             // One handler serving several methods (the inbound passthru) is one operation under each
             // method: operation ids must be unique, so those get the method as a suffix.
             if let Some(id) = &operation.operation_id {
@@ -225,6 +274,161 @@ fn add_middleware_answers(operation: &mut Operation) {
     responses.entry("503".to_string()).or_insert_with(|| {
         error_body("The request took longer than the server's request timeout (`REQUEST_TIMEOUT_SECS`); try again.")
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The webhooks: what a CRM receives.
+
+/// One outgoing webhook: the app setting whose URL receives it, and what it means.
+struct WebhookKind {
+    setting: SettingKey,
+    operation_id: &'static str,
+    summary: &'static str,
+    description: &'static str,
+    example: fn() -> serde_json::Value,
+}
+
+const WEBHOOK_KINDS: [WebhookKind; 4] = [
+    WebhookKind {
+        setting: SettingKey::Popup,
+        operation_id: "webhook_popup",
+        summary: "An incoming call is ringing (popup)",
+        description: "Sent to the app's `popup` URL when an Exotel flow calls \
+            `/v2/integrations/call/inbound_call/{app_id}?type=popup`: `Direction` `incoming`, `CallState` `active`, \
+            `AppUserID` the agent whose `SipId` or `AgentNumber` matches `DialWhomNumber` (else `\"\"`). A popup is \
+            worthless once the phone stops ringing: one not delivered within `POPUP_DEADLINE_SECS` (default 60 s) \
+            is not retried any more (status `expired` in the delivery log).",
+        example: examples::popup_webhook,
+    },
+    WebhookKind {
+        setting: SettingKey::IncomingCallHangup,
+        operation_id: "webhook_incoming_call_hangup",
+        summary: "An incoming call was hung up",
+        description: "Sent to the app's `incomingCallHangup` URL when an Exotel flow calls \
+            `/v2/integrations/call/inbound_call/{app_id}?type=incomingcallhungup`: `Direction` `incoming`, `CallState` \
+            `terminal`, `TotalDuration` the talk seconds and `CallRecordings` the recording URL when Exotel gave them.",
+        example: examples::hangup_webhook,
+    },
+    WebhookKind {
+        setting: SettingKey::MissedCall,
+        operation_id: "webhook_missed_call",
+        summary: "An incoming call was missed",
+        description: "Sent to the app's `missedCall` URL when an Exotel flow calls \
+            `/v2/integrations/call/inbound_call/{app_id}?type=missedcall`: `Direction` `incoming`, \
+            `CallState` `terminal`.",
+        example: examples::missed_call_webhook,
+    },
+    WebhookKind {
+        setting: SettingKey::Callback,
+        operation_id: "webhook_callback",
+        summary: "An outbound call's status changed",
+        description: "Sent to the app's `callback` URL for each status event Exotel reports about a call placed with \
+            `POST /v2/integrations/call/outbound_call`: `Direction` `outbound`; `CallState` `active` with `CallStatus` \
+            `\"\"` while the call is up (`CallDetail` `answered`), then `terminal` with Exotel's final status \
+            (`completed`, `to_leg_unanswered`, `from_leg_unanswered`, `from_leg_cancelled`, ...).",
+        example: examples::callback_webhook,
+    },
+];
+
+/// The `webhooks` section: one `post` per webhook, its body the `CallPayload`, its headers the
+/// Standard Webhooks trio the dispatcher sends (`dispatch::sender`), and the answers the dispatcher
+/// tells apart (`dispatch::schedule`).
+fn webhooks() -> Webhooks {
+    let string = |pattern: Option<&str>| {
+        ObjectBuilder::new().schema_type(Type::String).pattern(pattern.map(str::to_string)).build()
+    };
+    let header = |name: &str, pattern: Option<&str>, example: &str, description: &str| {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Header)
+            .required(Required::True)
+            .schema(Some(string(pattern)))
+            .example(Some(serde_json::Value::String(example.to_string())))
+            .description(Some(description))
+            .build()
+    };
+    let headers = vec![
+        header(
+            "webhook-id",
+            None,
+            "msg_9f0c3b2a6d5e4f718293a4b5c6d7e8f9",
+            "The delivery's id, the same on every attempt of this delivery and in the delivery log \
+             (`DeliveryId` of `GET /v2/integrations/webhook_deliveries`). Delivery is at least once: a receiver that \
+             has seen this id already has this event, and should answer 2xx without acting on it again.",
+        ),
+        header(
+            "webhook-timestamp",
+            Some("^[0-9]+$"),
+            "1701711139",
+            "When this attempt was sent, in unix seconds. It is signed: refuse a timestamp far from your clock \
+             (Standard Webhooks suggests five minutes) so that a captured request cannot be replayed.",
+        ),
+        header(
+            "webhook-signature",
+            Some("^v1,[A-Za-z0-9+/]+={0,2}( v1,[A-Za-z0-9+/]+={0,2})*$"),
+            "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+            "`v1,` and the base64 of the HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` (the raw body \
+             bytes, before any JSON parsing), keyed with the app's `AppSecret` (its UTF-8 bytes). A Standard Webhooks \
+             library verifies it given the secret `whsec_` + base64(`AppSecret`). The header is a space-separated \
+             list of signatures: accept the request when any `v1` entry matches, compared in constant time.",
+        ),
+    ];
+    let answer = |description: &str| ResponseBuilder::new().description(description).build();
+    let retry_after = HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
+        .description(Some("Seconds to wait before the next attempt (at most one hour is honoured)."))
+        .build();
+    let come_back = ResponseBuilder::new()
+        .description(
+            "Retried after `Retry-After` seconds when given (at most one hour), else at the schedule's next step; \
+             either way it counts as an attempt of the schedule.",
+        )
+        .header("Retry-After", retry_after)
+        .build();
+    let webhook = |kind: &WebhookKind| {
+        let payload = ContentBuilder::new().schema(Some(CallPayload::schema_ref())).example(Some((kind.example)()));
+        let body = RequestBodyBuilder::new()
+            .description(Some(
+                "The call payload, keys in the schema's order. Check `webhook-signature` against these exact bytes.",
+            ))
+            .required(Some(Required::True))
+            .content("application/json", payload.build())
+            .build();
+        let set_it = format!(
+            "Set the URL with `POST /v2/integrations/app_setting` `{{\"Key\": \"{}\", \"Value\": \"https://...\"}}`.",
+            kind.setting.as_str()
+        );
+        let operation = OperationBuilder::new()
+            .operation_id(Some(kind.operation_id))
+            .summary(Some(kind.summary))
+            .description(Some(format!("{} {set_it}", kind.description)))
+            .tag("webhooks")
+            .parameters(Some(headers.clone()))
+            .request_body(Some(body))
+            .response("2XX", answer("Delivered. The answer's body is not read."))
+            .response(
+                "410",
+                answer(
+                    "Gone: this delivery ends at once (status `dead`) and is not retried. Later events are still \
+                     sent: delete or change the app setting to stop them.",
+                ),
+            )
+            .response("429", come_back.clone())
+            .response("503", come_back.clone())
+            .response(
+                "default",
+                answer(
+                    "Any other answer, no answer within `WEBHOOK_TIMEOUT_SECS` (default 10 s), or a redirect (never \
+                     followed): retried on the schedule (`WEBHOOK_RETRY_SCHEDULE`, default 5s, 30s, 2m, 10m, 30m, 1h, \
+                     2h, 4h, 8h, each ±20 %), then `dead`. While it is pending, a later event of the same call to the \
+                     same URL waits.",
+                ),
+            )
+            .securities(Some(Vec::new()))
+            .build();
+        (kind.setting.as_str().to_string(), PathItem::new(HttpMethod::Post, operation))
+    };
+    Webhooks(WEBHOOK_KINDS.iter().map(webhook).collect())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -511,6 +715,63 @@ pub mod examples {
         parse(
             r#"{ "CustomerId": "99fa98a1-2ce0-457c-9371-0d3a01eb6ef0", "AppId": "86fb2b8b-da8a-4649-a82c-db976b934c64", "CallSid": "7bea36f8c95f0fb10027daa6acee17c1", "ExotelAccountSid": "exotelveenotesting1m", "DialWhomNumber": "", "AppUserID": "ajay", "VirtualNumber": "+912235511457", "Direction": "outbound", "CallStatus": "", "CallState": "active", "ToNumber": "07251937261", "FromNumber": "08789489697", "TotalDuration": 0, "CallRecordings": "", "AccountDomain": "mumbai", "TicketId": "", "CallDetail": "recording_stop_success", "StartTime": "2023-12-04T23:02:19Z", "EndTime": "2023-12-04T23:02:19Z", "CreatedAt": "0001-01-01T00:00:00Z", "UpdatedAt": "0001-01-01T00:00:00Z" }"#,
         )
+    }
+
+    /// What an inbound call's webhooks carry (contract 7.1), before the per-type fields.
+    fn inbound_webhook(call_state: &str, call_detail: &str, end_time: &str) -> Value {
+        serde_json::json!({
+            "CustomerId": "99fa98a1-2ce0-457c-9371-0d3a01eb6ef0",
+            "AppId": "2e6440ed-ff62-49d7-bb00-5494b313a863",
+            "CallSid": "b7c5f0e2a4d34f6f9c1e8a2d3b4c5d6e",
+            "ExotelAccountSid": "exoteldemo",
+            "DialWhomNumber": "09234567890",
+            "AppUserID": "1",
+            "VirtualNumber": "01135124165",
+            "Direction": "incoming",
+            "CallStatus": "",
+            "CallState": call_state,
+            "ToNumber": "01135124165",
+            "FromNumber": "09876543210",
+            "TotalDuration": 0,
+            "CallRecordings": "",
+            "AccountDomain": "mumbai",
+            "TicketId": "",
+            "CallDetail": call_detail,
+            "StartTime": "2023-12-04T23:02:19+05:30",
+            "EndTime": end_time,
+            "CreatedAt": "2023-12-04T23:02:20+05:30",
+            "UpdatedAt": "2023-12-04T23:02:20+05:30"
+        })
+    }
+
+    pub fn popup_webhook() -> Value {
+        inbound_webhook("active", "", "")
+    }
+
+    pub fn hangup_webhook() -> Value {
+        let mut payload = inbound_webhook("terminal", "terminal", "2023-12-04T23:03:01+05:30");
+        payload["TotalDuration"] = 42.into();
+        payload["CallRecordings"] = "https://recordings.exotel.com/b7c5f0e2a4d34f6f9c1e8a2d3b4c5d6e.mp3".into();
+        payload
+    }
+
+    pub fn missed_call_webhook() -> Value {
+        inbound_webhook("terminal", "terminal", "2023-12-04T23:02:49+05:30")
+    }
+
+    /// An outbound call's last status callback, as its `callback` webhook carries it (contract 7.2, 7.3).
+    pub fn callback_webhook() -> Value {
+        let mut payload = call_payload();
+        payload["AppUserID"] = "1".into();
+        payload["FromNumber"] = "sip:a4343j".into();
+        payload["DialWhomNumber"] = payload["ToNumber"].clone();
+        payload["CallStatus"] = "completed".into();
+        payload["CallState"] = "terminal".into();
+        payload["TotalDuration"] = 42.into();
+        payload["CallRecordings"] = "https://recordings.exotel.com/7bea36f8c95f0fb10027daa6acee17c1.mp3".into();
+        payload["CallDetail"] = "terminal".into();
+        payload["EndTime"] = "2023-12-04T23:03:01Z".into();
+        payload
     }
 
     pub fn call_response() -> Value {

@@ -66,6 +66,7 @@ pub struct CallPayload {
     pub ticket_id: String,
     /// `null` on the answer to an outbound call, the event name otherwise.
     #[serde(rename = "CallDetail")]
+    #[schema(required = true)]
     pub call_detail: Option<String>,
     /// RFC 3339, or `""` when unknown.
     #[serde(rename = "StartTime")]

@@ -3,13 +3,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use base64::Engine;
 use integrations_core::api::openapi;
 use serde_json::{json, Value};
 
 use crate::helpers::{TestApp, ADMIN_TOKEN, MASTER_KEY};
+use crate::receiver::Receiver;
 
 /// Every route of the contract, kept by hand and independently of the router and the document, with
 /// the status codes it can answer. "4XX" stands for Exotel's own 4xx passed through.
@@ -118,7 +121,12 @@ fn the_document_is_openapi_3_1_with_unique_operation_ids_and_no_dangling_referen
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
 
     let mut ids = BTreeSet::new();
-    for ((method, path), operation) in operations(&doc) {
+    let webhook_operations = doc["webhooks"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, item)| (("POST".to_string(), format!("webhook {name}")), item["post"].clone()));
+    for ((method, path), operation) in operations(&doc).into_iter().chain(webhook_operations) {
         let id = operation["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
         assert!(ids.insert(id.to_string()), "operationId {id} is used twice");
         assert!(operation["summary"].as_str().is_some_and(|s| !s.is_empty()), "{method} {path} has no summary");
@@ -271,10 +279,13 @@ fn each_route_documents_its_status_codes_security_and_envelopes() {
         assert_eq!(got, want, "{method} {path}: documented status codes");
 
         // Who may call it.
+        // Stated on every operation (`security: []` on the public ones): the document has no default.
         let security: Vec<String> = operation["security"]
             .as_array()
-            .map(|reqs| reqs.iter().flat_map(|r| r.as_object().unwrap().keys().cloned()).collect())
-            .unwrap_or_default();
+            .unwrap_or_else(|| panic!("{method} {path}: no `security` (a public operation says `security: []`)"))
+            .iter()
+            .flat_map(|r| r.as_object().unwrap().keys().cloned())
+            .collect();
         assert_eq!(security, expected_security(method, path), "{method} {path}: security");
         if !security.is_empty() {
             assert!(want.contains("401"), "{method} {path}: a route with a token answers 401");
@@ -320,6 +331,235 @@ fn each_route_documents_its_status_codes_security_and_envelopes() {
     // 429 carries Retry-After.
     let token = &documented[&("POST".to_string(), "/v2/integrations/token".to_string())];
     assert!(token["responses"]["429"]["headers"].get("Retry-After").is_some());
+}
+
+#[test]
+fn the_document_names_its_server_as_the_root_it_is_served_from() {
+    let doc = document();
+    let servers = doc["servers"].as_array().expect("servers");
+    assert_eq!(servers.len(), 1, "{servers:?}");
+    // Relative: the document is the same whatever PUBLIC_BASE_URL a deployment has, and tools resolve
+    // it against where they fetched the document (`GET /v2/integrations/openapi.json`).
+    assert_eq!(servers[0]["url"], "/");
+    assert!(servers[0]["description"].as_str().unwrap().contains("PUBLIC_BASE_URL"));
+    let fetched = url::Url::parse("https://integrations.example.com/v2/integrations/openapi.json").unwrap();
+    let server = fetched.join(servers[0]["url"].as_str().unwrap()).unwrap();
+    for (_, path) in operations(&doc).keys() {
+        let url = format!("{}{path}", server.as_str().trim_end_matches('/'));
+        assert_eq!(url, format!("https://integrations.example.com{path}"), "the server adds no prefix to {path}");
+    }
+}
+
+#[test]
+fn every_operation_states_who_may_call_it_and_the_public_ones_need_no_token() {
+    let doc = document();
+    assert!(doc.get("security").is_none(), "no default requirement: each operation states its own");
+    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    for ((method, path), operation) in operations(&doc) {
+        let requirements = operation["security"].as_array().unwrap_or_else(|| panic!("{method} {path}: no security"));
+        if expected_security(&method, &path).is_empty() {
+            // `[]`, not `[{}]` (which would read "a token is optional").
+            assert!(requirements.is_empty(), "{method} {path}: public, so `security: []`: {requirements:?}");
+        }
+        for requirement in requirements {
+            let requirement = requirement.as_object().unwrap();
+            assert_eq!(requirement.len(), 1, "{method} {path}: one scheme per alternative: {requirement:?}");
+            for (name, scopes) in requirement {
+                assert!(schemes.contains_key(name), "{method} {path}: unknown scheme {name}");
+                assert_eq!(scopes, &json!([]), "{method} {path}: API keys have no scopes");
+            }
+        }
+    }
+    // The list the document is built from names real operations (a handler serving several
+    // methods gets each method as a suffix of its id).
+    let ids: BTreeSet<String> =
+        operations(&doc).values().map(|op| op["operationId"].as_str().unwrap().to_string()).collect();
+    for public in openapi::PUBLIC_OPERATIONS {
+        assert!(
+            ids.iter().any(|id| id == public || id.strip_prefix(public).is_some_and(|m| m.starts_with('_'))),
+            "PUBLIC_OPERATIONS names {public}, which the document does not have"
+        );
+    }
+}
+
+/// The call payload's keys, in the contract's order (CONTRACT 7.1).
+const CALL_PAYLOAD_KEYS: [&str; 21] = [
+    "CustomerId",
+    "AppId",
+    "CallSid",
+    "ExotelAccountSid",
+    "DialWhomNumber",
+    "AppUserID",
+    "VirtualNumber",
+    "Direction",
+    "CallStatus",
+    "CallState",
+    "ToNumber",
+    "FromNumber",
+    "TotalDuration",
+    "CallRecordings",
+    "AccountDomain",
+    "TicketId",
+    "CallDetail",
+    "StartTime",
+    "EndTime",
+    "CreatedAt",
+    "UpdatedAt",
+];
+
+#[test]
+fn the_call_payload_schema_names_every_key_of_the_contract_in_order_and_requires_each() {
+    assert_eq!(properties("CallPayload"), CALL_PAYLOAD_KEYS);
+    // Every key is always sent (`CallDetail` as `null` on the answer to an outbound call).
+    let required = document()["components"]["schemas"]["CallPayload"]["required"].clone();
+    assert_eq!(required, json!(CALL_PAYLOAD_KEYS));
+    let call_detail = &document()["components"]["schemas"]["CallPayload"]["properties"]["CallDetail"];
+    assert_eq!(call_detail["type"], json!(["string", "null"]));
+}
+
+/// The webhooks, named by the app setting whose URL receives them, in the document's order.
+const WEBHOOKS: [&str; 4] = ["popup", "incomingCallHangup", "missedCall", "callback"];
+
+/// The Standard Webhooks headers every webhook carries.
+const WEBHOOK_HEADERS: [&str; 3] = ["webhook-id", "webhook-timestamp", "webhook-signature"];
+
+#[test]
+fn the_webhooks_section_describes_each_webhook_a_crm_receives() {
+    let doc = document();
+    let text = openapi::document().to_json().unwrap();
+    let names: Vec<String> = openapi::document().webhooks.0.into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, WEBHOOKS, "one webhook per setting, in this order");
+    assert!(text.contains(r#""webhooks":{"popup":{"post":"#), "served in this order too");
+    let webhooks = doc["webhooks"].as_object().expect("a webhooks section");
+    assert_eq!(webhooks.len(), WEBHOOKS.len());
+    // Each is named by a setting key the API accepts.
+    let setting_keys = &doc["components"]["schemas"]["SettingKey"]["enum"];
+    let tags: Vec<&str> = doc["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert!(tags.contains(&"webhooks"), "the webhooks tag is declared");
+
+    for name in WEBHOOKS {
+        let item = webhooks[name].as_object().unwrap_or_else(|| panic!("webhook {name} is missing"));
+        assert!(setting_keys.as_array().unwrap().contains(&json!(name)), "{name} is not a setting key");
+        assert_eq!(item.keys().collect::<Vec<_>>(), ["post"], "{name}: the server only POSTs");
+        let post = &item["post"];
+        assert!(post["summary"].as_str().is_some_and(|s| !s.is_empty()), "{name}: summary");
+        let description = post["description"].as_str().unwrap();
+        assert!(description.contains(&format!(r#"{{"Key": "{name}""#)), "{name}: where to set its URL: {description}");
+        assert!(post["operationId"].as_str().unwrap().starts_with("webhook_"), "{name}");
+        assert_eq!(post["tags"], json!(["webhooks"]));
+        assert_eq!(post["security"], json!([]), "{name}: signed, not token-guarded");
+
+        let body = &post["requestBody"];
+        assert_eq!(body["required"], true, "{name}");
+        let json_body = &body["content"]["application/json"];
+        assert_eq!(json_body["schema"]["$ref"], "#/components/schemas/CallPayload", "{name}");
+        let example = json_body["example"].as_object().unwrap_or_else(|| panic!("{name}: an example body"));
+        let mut example_keys: Vec<&str> = example.keys().map(String::as_str).collect();
+        let mut contract_keys = CALL_PAYLOAD_KEYS.to_vec();
+        example_keys.sort_unstable();
+        contract_keys.sort_unstable();
+        assert_eq!(example_keys, contract_keys, "{name}: the example is a whole call payload");
+
+        let parameters = post["parameters"].as_array().unwrap();
+        let names: Vec<&str> = parameters.iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(names, WEBHOOK_HEADERS, "{name}: the Standard Webhooks headers");
+        let headers: BTreeMap<&str, &Value> = parameters.iter().map(|p| (p["name"].as_str().unwrap(), p)).collect();
+        for header in WEBHOOK_HEADERS {
+            let parameter = headers[header];
+            assert_eq!(parameter["in"], "header", "{name} {header}");
+            assert_eq!(parameter["required"], true, "{name} {header}");
+            assert_eq!(parameter["schema"]["type"], "string", "{name} {header}");
+            assert!(parameter["description"].as_str().is_some_and(|d| d.len() > 40), "{name} {header}: described");
+        }
+        let signature = headers["webhook-signature"]["description"].as_str().unwrap();
+        for how in ["HMAC-SHA256", "{webhook-id}.{webhook-timestamp}.{body}", "AppSecret", "whsec_", "constant time"] {
+            assert!(signature.contains(how), "{name}: how to verify the signature names {how:?}: {signature}");
+        }
+        assert!(headers["webhook-timestamp"]["description"].as_str().unwrap().contains("unix seconds"));
+        assert!(headers["webhook-id"]["description"].as_str().unwrap().contains("same on every attempt"));
+
+        // The answers the dispatcher tells apart.
+        let responses = post["responses"].as_object().unwrap();
+        let codes: Vec<&str> = responses.keys().map(String::as_str).collect();
+        assert_eq!(codes, ["2XX", "410", "429", "503", "default"], "{name}");
+        for code in ["429", "503"] {
+            assert_eq!(responses[code]["headers"]["Retry-After"]["schema"]["type"], "integer", "{name} {code}");
+        }
+        assert!(responses["410"]["description"].as_str().unwrap().contains("not retried"));
+        assert!(responses["default"]["description"].as_str().unwrap().contains("retried"));
+    }
+    assert!(webhooks["popup"]["post"]["description"].as_str().unwrap().contains("POPUP_DEADLINE_SECS"));
+}
+
+#[tokio::test]
+async fn a_received_webhook_carries_what_the_webhooks_section_describes() {
+    let app = TestApp::with_env(&[("WEBHOOK_ALLOW_PRIVATE", "true"), ("SANDBOX_CALL_STEP_MS", "100")]).await;
+    let receiver = Receiver::start().await;
+    let _dispatcher = app.start_dispatcher();
+    let entity = app.seed_app("sandbox").await;
+    for name in WEBHOOKS {
+        app.set_setting(&entity, name, receiver.url(&format!("/{name}"))).await;
+    }
+    app.map_agent(&entity, "meera", "+919812300011").await;
+    for kind in ["popup", "incomingcallhungup", "missedcall"] {
+        let passthru = format!("/v2/integrations/call/inbound_call/{}?type={kind}&CallSid=doc-{kind}", entity.id);
+        app.get(&passthru, None).await.data();
+    }
+    let outbound = json!({"to": "+919812300077", "user_id": "meera"});
+    app.post("/v2/integrations/call/outbound_call", Some(&entity.token), outbound).await.data();
+
+    // Three inbound webhooks, then the outbound call's answered and terminal callbacks.
+    let got = receiver.wait_for(5, Duration::from_secs(10)).await;
+    let doc = document();
+    let mut seen = BTreeSet::new();
+    for request in &got {
+        let name = request.path.trim_start_matches('/');
+        let post = &doc["webhooks"][name]["post"];
+        assert!(post.is_object(), "a webhook the document does not describe: {name}");
+        seen.insert(name.to_string());
+
+        for parameter in post["parameters"].as_array().unwrap() {
+            let header = parameter["name"].as_str().unwrap();
+            let value = request.header(header);
+            assert!(!value.is_empty(), "{name}: the document's required header {header} was not sent");
+        }
+        let id = request.header("webhook-id");
+        assert!(id.starts_with("msg_"), "{id}");
+        let timestamp = request.header("webhook-timestamp");
+        assert!(!timestamp.is_empty() && timestamp.bytes().all(|b| b.is_ascii_digit()), "{timestamp}");
+        let signature_pattern = post["parameters"][2]["schema"]["pattern"].as_str().unwrap();
+        assert_eq!(signature_pattern, "^v1,[A-Za-z0-9+/]+={0,2}( v1,[A-Za-z0-9+/]+={0,2})*$");
+        for signature in request.header("webhook-signature").split(' ') {
+            let encoded = signature.strip_prefix("v1,").unwrap_or_else(|| panic!("{name}: {signature}"));
+            let mac = base64::engine::general_purpose::STANDARD.decode(encoded).expect("base64");
+            assert_eq!(mac.len(), 32, "{name}: an HMAC-SHA256");
+        }
+        assert_eq!(request.header("content-type"), "application/json");
+
+        // The body: the schema's keys, in its order, each of its type.
+        let body: serde_json::Map<String, Value> = serde_json::from_str(&request.body).unwrap();
+        let order: Vec<&str> =
+            CALL_PAYLOAD_KEYS.iter().copied().filter(|key| request.body.contains(&format!("\"{key}\":"))).collect();
+        assert_eq!(order, CALL_PAYLOAD_KEYS, "{name}: every key is sent");
+        let positions: Vec<usize> =
+            CALL_PAYLOAD_KEYS.iter().map(|key| request.body.find(&format!("\"{key}\":")).unwrap()).collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{name}: keys in the schema's order: {}", request.body);
+        let schema = &doc["components"]["schemas"]["CallPayload"]["properties"];
+        for (key, value) in &body {
+            let allowed: Vec<Value> = match &schema[key]["type"] {
+                Value::Array(types) => types.clone(),
+                single => vec![single.clone()],
+            };
+            let actual = match value {
+                Value::String(_) => "string",
+                Value::Number(_) => "integer",
+                Value::Null => "null",
+                other => panic!("{name}: {key} is {other}"),
+            };
+            assert!(allowed.contains(&json!(actual)), "{name}: {key} is a {actual}, the schema says {allowed:?}");
+        }
+    }
+    assert_eq!(seen, WEBHOOKS.iter().map(|w| w.to_string()).collect(), "each webhook was received");
 }
 
 #[test]
@@ -414,7 +654,7 @@ fn the_seed_samples_are_examples() {
 /// The property names of a component schema, in the document's order (a `serde_json::Value` would sort them).
 fn properties(name: &str) -> Vec<String> {
     use utoipa::openapi::{schema::Schema, RefOr};
-    let components = openapi::document().components.expect("components");
+    let components = openapi::document().api.components.expect("components");
     match components.schemas.get(name) {
         Some(RefOr::T(Schema::Object(object))) => object.properties.keys().cloned().collect(),
         _ => panic!("schema {name} is missing or not an object"),
