@@ -14,7 +14,9 @@ use serde::Serialize;
 use utoipa::openapi::path::{HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, OpenApi, RefOr, Required, ResponseBuilder, Type};
+use utoipa::openapi::{
+    ContentBuilder, HeaderBuilder, ObjectBuilder, OpenApi, RefOr, Required, ResponseBuilder, Schema, Type,
+};
 use utoipa::{Modify, OpenApi as _, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -180,6 +182,15 @@ impl Modify for SecuritySchemes {
 /// What every route shares, whatever its handler: ids for each operation, the request-id header on
 /// every response, and the answers the middleware may give (500 on a panic, 503 on a timeout).
 fn finish(doc: &mut OpenApi) {
+    // The call payload's example is set here, beside the other examples: domain/ names nothing above it.
+    if let Some(RefOr::T(Schema::Object(payload))) =
+        doc.components.as_mut().and_then(|components| components.schemas.get_mut("CallPayload"))
+    {
+        #[allow(deprecated)] // `example` is what the derive wrote, and what 3.1 tools still read
+        {
+            payload.example = Some(examples::call_payload());
+        }
+    }
     let request_id_header = HeaderBuilder::new()
         .schema(
             ObjectBuilder::new()

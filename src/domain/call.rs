@@ -19,7 +19,6 @@ pub fn call_sid(field: &str, sid: String) -> Result<String, FieldError> {
 /// The call payload, keys in the contract's order. It is both what webhooks carry and what
 /// `GET /call/{CallSid}` and `POST /call/outbound_call` answer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
-#[schema(example = json!(crate::api::openapi::examples::call_payload()))]
 pub struct CallPayload {
     #[serde(rename = "CustomerId")]
     pub customer_id: String,
