@@ -1,6 +1,6 @@
 //! Plain domain types that are valid by construction: once parsed, a value is proof of its rules.
 
-pub mod app;
+pub mod region;
 pub mod call;
 pub mod email;
 pub mod net;
@@ -8,7 +8,7 @@ pub mod setting;
 pub mod time;
 pub mod user;
 
-pub use app::ExotelDomain;
+pub use region::ExotelDomain;
 pub use email::Email;
 pub use setting::{SettingKey, SettingValue};
 pub use user::{AppUserId, DeviceKind, ExotelUserName, PhoneNumber};
