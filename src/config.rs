@@ -122,17 +122,16 @@ impl Config {
 
     /// Builds the configuration from any variable lookup; tests pass a map.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let vars = Vars(lookup);
 
-        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let database_url = vars.get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
         let backend = DatabaseKind::of(&database_url)
             .ok_or_else(|| ConfigError::new("DATABASE_URL", "must start with sqlite:// or postgres://"))?;
 
-        let listen_addr: SocketAddr =
-            parse_or("LISTEN_ADDR", var("LISTEN_ADDR"), "127.0.0.1:8080".parse().unwrap(), |v| {
-                v.parse().map_err(|_| "must be an address like 127.0.0.1:8080".to_string())
-            })?;
-        let public_base_url = match var("PUBLIC_BASE_URL") {
+        let listen_addr: SocketAddr = vars.parse_or("LISTEN_ADDR", "127.0.0.1:8080".parse().unwrap(), |v| {
+            v.parse().map_err(|_| "must be an address like 127.0.0.1:8080".to_string())
+        })?;
+        let public_base_url = match vars.get("PUBLIC_BASE_URL") {
             Some(v) => {
                 let parsed =
                     url::Url::parse(&v).map_err(|_| ConfigError::new("PUBLIC_BASE_URL", "must be an http(s) URL"))?;
@@ -145,7 +144,7 @@ impl Config {
         };
 
         let mut generated_master_key = None;
-        let master_key = match var("MASTER_KEY") {
+        let master_key = match vars.get("MASTER_KEY") {
             Some(v) => MasterKey::from_base64(&v).map_err(|e| ConfigError::new("MASTER_KEY", e))?,
             None => match backend {
                 DatabaseKind::Sqlite => {
@@ -166,19 +165,18 @@ impl Config {
             },
         };
 
-        let token_ttl_days = parse_or("TOKEN_TTL_DAYS", var("TOKEN_TTL_DAYS"), 90u32, positive_int)?;
-        let display_offset = parse_or("DISPLAY_UTC_OFFSET", var("DISPLAY_UTC_OFFSET"), default_offset(), |v| {
+        let token_ttl_days = vars.positive("TOKEN_TTL_DAYS", 90u32)?;
+        let display_offset = vars.parse_or("DISPLAY_UTC_OFFSET", default_offset(), |v| {
             v.parse::<FixedOffset>().map_err(|_| "must be an offset like +05:30 or -04:00".to_string())
         })?;
 
-        let log_format =
-            parse_or("LOG_FORMAT", var("LOG_FORMAT"), LogFormat::Text, |v| match v.to_ascii_lowercase().as_str() {
-                "text" => Ok(LogFormat::Text),
-                "json" => Ok(LogFormat::Json),
-                _ => Err("must be text or json".to_string()),
-            })?;
+        let log_format = vars.parse_or("LOG_FORMAT", LogFormat::Text, |v| match v.to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err("must be text or json".to_string()),
+        })?;
 
-        let cors_allowed_origins = match var("CORS_ALLOWED_ORIGINS") {
+        let cors_allowed_origins = match vars.get("CORS_ALLOWED_ORIGINS") {
             None => CorsOrigins::Any,
             Some(v) if v == "*" => CorsOrigins::Any,
             Some(v) => {
@@ -200,7 +198,7 @@ impl Config {
             }
         };
 
-        let trusted_proxies = match var("TRUSTED_PROXIES") {
+        let trusted_proxies = match vars.get("TRUSTED_PROXIES") {
             None => Vec::new(),
             Some(v) => v
                 .split(',')
@@ -214,10 +212,8 @@ impl Config {
 
         Ok(Config {
             database_url: SecretString::new(database_url),
-            database_max_connections: parse_or(
-                "DATABASE_MAX_CONNECTIONS",
-                var("DATABASE_MAX_CONNECTIONS"),
-                // Postgres commits wait on the WAL flush: more connections let more commits share one
+            database_max_connections: vars.parse_or(
+                "DATABASE_MAX_CONNECTIONS", // Postgres commits wait on the WAL flush: more connections let more commits share one
                 // (the passthru bench went from 1,334 to 1,687 events/s with 24). SQLite readers need
                 // few, and each costs memory (its page cache, its thread and that thread's malloc
                 // arena): in the bench, 3 readers served `GET /app` as fast as 8, at 48 MiB against 75.
@@ -227,111 +223,48 @@ impl Config {
                 },
                 positive_int,
             )?,
-            database_acquire_timeout: Duration::from_millis(parse_or(
-                "DATABASE_ACQUIRE_TIMEOUT_MS",
-                var("DATABASE_ACQUIRE_TIMEOUT_MS"),
-                2000u64,
-                positive_int,
-            )?),
+            database_acquire_timeout: vars.millis("DATABASE_ACQUIRE_TIMEOUT_MS", 2000)?,
             listen_addr,
-            max_connections: var("MAX_CONNECTIONS")
-                .map(|v| parse_or("MAX_CONNECTIONS", Some(v), 0usize, positive_int))
-                .transpose()?,
-            header_read_timeout: Duration::from_secs(parse_or(
-                "HEADER_READ_TIMEOUT_SECS",
-                var("HEADER_READ_TIMEOUT_SECS"),
-                10u64,
-                positive_int,
-            )?),
-            keep_alive_timeout: Duration::from_secs(parse_or(
-                "KEEP_ALIVE_TIMEOUT_SECS",
-                var("KEEP_ALIVE_TIMEOUT_SECS"),
-                30u64,
-                positive_int,
-            )?),
-            body_read_timeout: Duration::from_secs(parse_or(
-                "BODY_READ_TIMEOUT_SECS",
-                var("BODY_READ_TIMEOUT_SECS"),
-                10u64,
-                positive_int,
-            )?),
+            max_connections: vars.parse_or("MAX_CONNECTIONS", None, |v| positive_int(v).map(Some))?,
+            header_read_timeout: vars.secs("HEADER_READ_TIMEOUT_SECS", 10)?,
+            keep_alive_timeout: vars.secs("KEEP_ALIVE_TIMEOUT_SECS", 30)?,
+            body_read_timeout: vars.secs("BODY_READ_TIMEOUT_SECS", 10)?,
             public_base_url,
-            admin_token: var("ADMIN_TOKEN").map(SecretString::new),
+            admin_token: vars.get("ADMIN_TOKEN").map(SecretString::new),
             master_key,
             generated_master_key,
             token_ttl: chrono::Duration::days(token_ttl_days.into()),
             display_offset,
-            request_timeout: Duration::from_secs(parse_or(
-                "REQUEST_TIMEOUT_SECS",
-                var("REQUEST_TIMEOUT_SECS"),
-                30u64,
-                positive_int,
-            )?),
-            webhook_allow_private: parse_or("WEBHOOK_ALLOW_PRIVATE", var("WEBHOOK_ALLOW_PRIVATE"), false, parse_bool)?,
-            webhook_timeout: Duration::from_secs(parse_or(
-                "WEBHOOK_TIMEOUT_SECS",
-                var("WEBHOOK_TIMEOUT_SECS"),
-                10u64,
-                positive_int,
-            )?),
-            webhook_max_in_flight_per_app: parse_or(
-                "WEBHOOK_MAX_IN_FLIGHT_PER_APP",
-                var("WEBHOOK_MAX_IN_FLIGHT_PER_APP"),
-                64usize,
-                positive_int,
-            )?,
-            webhook_retry_schedule: parse_or(
+            request_timeout: vars.secs("REQUEST_TIMEOUT_SECS", 30)?,
+            webhook_allow_private: vars.parse_or("WEBHOOK_ALLOW_PRIVATE", false, parse_bool)?,
+            webhook_timeout: vars.secs("WEBHOOK_TIMEOUT_SECS", 10)?,
+            webhook_max_in_flight_per_app: vars.positive("WEBHOOK_MAX_IN_FLIGHT_PER_APP", 64usize)?,
+            webhook_retry_schedule: vars.parse_or(
                 "WEBHOOK_RETRY_SCHEDULE",
-                var("WEBHOOK_RETRY_SCHEDULE"),
                 parse_schedule("5s,30s,2m,10m,30m,1h,2h,4h,8h").unwrap(),
                 parse_schedule,
             )?,
-            popup_deadline: Duration::from_secs(parse_or(
-                "POPUP_DEADLINE_SECS",
-                var("POPUP_DEADLINE_SECS"),
-                60u64,
-                positive_int,
-            )?),
-            sandbox_call_step: Duration::from_millis(parse_or(
-                "SANDBOX_CALL_STEP_MS",
-                var("SANDBOX_CALL_STEP_MS"),
-                2000u64,
-                positive_int,
-            )?),
-            webhook_retention: Duration::from_secs(
-                86_400 * parse_or("WEBHOOK_RETENTION_DAYS", var("WEBHOOK_RETENTION_DAYS"), 7u64, positive_int)?,
-            ),
-            exotel_timeout: Duration::from_secs(parse_or(
-                "EXOTEL_TIMEOUT_SECS",
-                var("EXOTEL_TIMEOUT_SECS"),
-                15u64,
-                positive_int,
-            )?),
-            exotel_ccm_url_mumbai: parse_or(
+            popup_deadline: vars.secs("POPUP_DEADLINE_SECS", 60)?,
+            sandbox_call_step: vars.millis("SANDBOX_CALL_STEP_MS", 2000)?,
+            webhook_retention: Duration::from_secs(86_400 * vars.positive("WEBHOOK_RETENTION_DAYS", 7u64)?),
+            exotel_timeout: vars.secs("EXOTEL_TIMEOUT_SECS", 15)?,
+            exotel_ccm_url_mumbai: vars.parse_or(
                 "EXOTEL_CCM_URL_MUMBAI",
-                var("EXOTEL_CCM_URL_MUMBAI"),
                 "https://ccm-api.in.exotel.com".to_string(),
                 parse_base_url,
             )?,
-            exotel_ccm_url_singapore: parse_or(
+            exotel_ccm_url_singapore: vars.parse_or(
                 "EXOTEL_CCM_URL_SINGAPORE",
-                var("EXOTEL_CCM_URL_SINGAPORE"),
                 "https://ccm-api.exotel.com".to_string(),
                 parse_base_url,
             )?,
             cors_allowed_origins,
             trusted_proxies,
             log_format,
-            token_failure_limit: parse_or("TOKEN_FAILURE_LIMIT", var("TOKEN_FAILURE_LIMIT"), 10u32, positive_int)?,
-            token_failure_window: Duration::from_secs(parse_or(
-                "TOKEN_FAILURE_WINDOW_SECS",
-                var("TOKEN_FAILURE_WINDOW_SECS"),
-                300u64,
-                positive_int,
-            )?),
-            token_failure_max_delay: Duration::from_millis(parse_or(
+            token_failure_limit: vars.positive("TOKEN_FAILURE_LIMIT", 10u32)?,
+            token_failure_window: vars.secs("TOKEN_FAILURE_WINDOW_SECS", 300)?,
+            token_failure_max_delay: Duration::from_millis(vars.parse_or(
                 "TOKEN_FAILURE_MAX_DELAY_MS",
-                var("TOKEN_FAILURE_MAX_DELAY_MS"),
                 2000u64,
                 |v| v.parse::<u64>().map_err(|_| "must be a whole number of milliseconds (0 for none)".to_string()),
             )?),
@@ -407,15 +340,44 @@ fn default_offset() -> FixedOffset {
     FixedOffset::east_opt(5 * 3600 + 30 * 60).expect("valid offset")
 }
 
-fn parse_or<T>(
-    variable: &'static str,
-    value: Option<String>,
-    default: T,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<T, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(v) => parse(&v).map_err(|message| ConfigError::new(variable, format!("{message} (got {v:?})"))),
+/// The variables of one lookup, each named once where it is read, with its default and its rule.
+struct Vars<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    /// The variable's value, trimmed; unset and blank are the same.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    /// The variable parsed by `parse`, or `default` when unset; a value `parse` refuses is an error naming it.
+    fn parse_or<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => parse(&v).map_err(|message| ConfigError::new(name, format!("{message} (got {v:?})"))),
+        }
+    }
+
+    fn positive<T: std::str::FromStr + PartialOrd + Default>(
+        &self,
+        name: &'static str,
+        default: T,
+    ) -> Result<T, ConfigError> {
+        self.parse_or(name, default, positive_int)
+    }
+
+    /// A positive whole number of seconds.
+    fn secs(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        self.positive(name, default).map(Duration::from_secs)
+    }
+
+    /// A positive whole number of milliseconds.
+    fn millis(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        self.positive(name, default).map(Duration::from_millis)
     }
 }
 

@@ -101,33 +101,3 @@ pub mod metrics {
         );
     }
 }
-
-/// A phone number fit for a log line: all but the last four digits masked (`******0077`).
-pub fn mask_phone(number: &str) -> String {
-    let digits = number.chars().filter(char::is_ascii_digit).count();
-    let mut seen = 0;
-    number
-        .chars()
-        .map(|c| {
-            if c.is_ascii_digit() {
-                seen += 1;
-                if digits - seen >= 4 {
-                    return '*';
-                }
-            }
-            c
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mask_phone;
-
-    #[test]
-    fn phone_numbers_show_only_their_last_four_digits() {
-        assert_eq!(mask_phone("+919812300077"), "+********0077");
-        assert_eq!(mask_phone("0077"), "0077");
-        assert_eq!(mask_phone("sip:meera"), "sip:meera");
-    }
-}

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use crate::domain::net::{forbidden, is_local_hostname, Forbidden};
+use crate::domain::net::{forbidden, forbidden_host, is_local_hostname, Forbidden};
 
 /// How many refused addresses a refusal lists.
 const LISTED: usize = 3;
@@ -134,20 +134,15 @@ fn judge(host: &str, resolved: Vec<SocketAddr>, allow_private: bool) -> Result<V
     Ok(allowed)
 }
 
-/// Checks a URL before sending: the resolver never sees literal addresses, so they are checked here.
+/// Checks a URL before sending: the resolver never sees literal addresses (nor does it judge a name
+/// of this machine by its name alone), so those are checked here.
 pub fn check_target(url: &url::Url, allow_private: bool) -> Result<(), Refused> {
     if allow_private {
         return Ok(());
     }
-    let ip = match url.host() {
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
-        // Names are judged by the resolver, on the addresses they resolve to.
-        Some(url::Host::Domain(_)) => return Ok(()),
-        None => return Err(Refused("the URL names no host".to_string())),
-    };
-    match forbidden(ip) {
-        Some(why) => Err(Refused(format!("{ip} is {why}"))),
+    let host = url.host().ok_or_else(|| Refused("the URL names no host".to_string()))?;
+    match forbidden_host(&host) {
+        Some(why) => Err(Refused(why)),
         None => Ok(()),
     }
 }

@@ -1,15 +1,15 @@
 //! Plain domain types that are valid by construction: once parsed, a value is proof of its rules.
 
-pub mod region;
 pub mod call;
 pub mod email;
 pub mod net;
+pub mod region;
 pub mod setting;
 pub mod time;
 pub mod user;
 
-pub use region::ExotelDomain;
 pub use email::Email;
+pub use region::ExotelDomain;
 pub use setting::{SettingKey, SettingValue};
 pub use user::{AppUserId, DeviceKind, ExotelUserName, PhoneNumber};
 

@@ -3,12 +3,6 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// True for addresses a webhook must never reach: loopback, private, shared (CGNAT), link-local,
-/// multicast, broadcast and unspecified, and IPv6 forms embedding such an IPv4 address.
-pub fn is_forbidden_ip(ip: IpAddr) -> bool {
-    forbidden(ip).is_some()
-}
-
 /// Why a webhook must never reach an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Forbidden {
@@ -28,9 +22,10 @@ impl fmt::Display for Forbidden {
     }
 }
 
-/// Why `ip` is forbidden, or `None` when a webhook may reach it. An IPv6 address that embeds an IPv4
-/// one (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo) is judged by the IPv4 address: that is
-/// where a packet sent to it ends up.
+/// Why `ip` is forbidden, or `None` when a webhook may reach it. Forbidden: loopback, private, shared
+/// (CGNAT), link-local, multicast, broadcast and unspecified addresses. An IPv6 address that embeds
+/// an IPv4 one (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo) is judged by the IPv4 address:
+/// that is where a packet sent to it ends up.
 pub fn forbidden(ip: IpAddr) -> Option<Forbidden> {
     match ip {
         IpAddr::V4(v4) => forbidden_v4(v4).map(|kind| Forbidden { kind, embedded: None }),
@@ -117,6 +112,19 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<(&'static str, Option<Ipv4Addr>)> {
     }
 }
 
+/// Why a URL's host is one a webhook must never reach, judged from the URL alone: a literal
+/// forbidden address, or a name that always means this machine. `None` leaves any other name to be
+/// judged by the addresses it resolves to, when a delivery connects. Setting time and delivery time
+/// both ask this.
+pub fn forbidden_host(host: &url::Host<&str>) -> Option<String> {
+    match host {
+        url::Host::Domain(domain) if is_local_hostname(domain) => Some(format!("{domain} is a name of this machine")),
+        url::Host::Domain(_) => None,
+        url::Host::Ipv4(ip) => forbidden((*ip).into()).map(|why| format!("{ip} is {why}")),
+        url::Host::Ipv6(ip) => forbidden((*ip).into()).map(|why| format!("{ip} is {why}")),
+    }
+}
+
 /// True for host names that always mean this machine.
 pub fn is_local_hostname(host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
@@ -151,14 +159,14 @@ mod tests {
             "fd00::1",
             "ff02::1",
         ] {
-            assert!(is_forbidden_ip(ip.parse().unwrap()), "{ip}");
+            assert!(forbidden(ip.parse().unwrap()).is_some(), "{ip}");
         }
     }
 
     #[test]
     fn public_addresses_are_allowed() {
         for ip in ["8.8.8.8", "1.1.1.1", "100.128.0.1", "2606:4700::1111", "2a00:1450:4001::200e"] {
-            assert!(!is_forbidden_ip(ip.parse().unwrap()), "{ip}");
+            assert!(!forbidden(ip.parse().unwrap()).is_some(), "{ip}");
         }
     }
 

@@ -1,6 +1,6 @@
 //! App settings: the allowed keys and the rule each value must follow.
 
-use super::net::{forbidden, is_local_hostname};
+use super::net::forbidden_host;
 use super::FieldError;
 
 /// The longest URL a setting may hold, in bytes of UTF-8 (the characters of an ASCII URL). A webhook
@@ -52,11 +52,6 @@ impl SettingKey {
             Self::Record => "record",
         }
     }
-
-    /// Keys whose value is a URL the dispatcher POSTs events to.
-    pub fn is_webhook(self) -> bool {
-        matches!(self, Self::Popup | Self::IncomingCallHangup | Self::MissedCall | Self::Callback)
-    }
 }
 
 /// A setting value that passed its key's rule.
@@ -92,11 +87,6 @@ impl SettingValue {
             SettingKey::Playback => check_url(key, &text, &["http", "https"], true).map(|_| Self(text)),
             _ => check_url(key, &text, &["http", "https"], allow_private).map(|_| Self(text)),
         }
-    }
-
-    /// A value read back from storage, already validated when it was written.
-    pub fn from_stored(value: String) -> Self {
-        Self(value)
     }
 
     pub fn as_str(&self) -> &str {
@@ -139,17 +129,8 @@ fn check_url(key: SettingKey, text: &str, schemes: &[&str], allow_private: bool)
     if allow_private {
         return Ok(());
     }
-    let why = match host {
-        url::Host::Domain(domain) if is_local_hostname(domain) => format!("{domain} is a name of this machine"),
-        url::Host::Domain(_) => return Ok(()),
-        url::Host::Ipv4(ip) => match forbidden(ip.into()) {
-            Some(why) => format!("{ip} is {why}"),
-            None => return Ok(()),
-        },
-        url::Host::Ipv6(ip) => match forbidden(ip.into()) {
-            Some(why) => format!("{ip} is {why}"),
-            None => return Ok(()),
-        },
+    let Some(why) = forbidden_host(&host) else {
+        return Ok(());
     };
     Err(FieldError(format!(
         "Value for {name} must not point at a loopback, private, link-local or multicast address ({why}); \
