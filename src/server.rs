@@ -193,10 +193,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "integrations-core is ready"
     );
 
-    let state = AppState::new(store.clone(), config);
+    let (state, outbox) = AppState::new(store.clone(), config);
     let shutdown = CancellationToken::new();
     tokio::spawn(crate::maintenance::run(store.clone(), state.config.webhook_retention, shutdown.clone()));
-    let dispatcher = Dispatcher::new(store.clone(), &state.config, &state.outbox);
+    let dispatcher = Dispatcher::new(store.clone(), &state.config, outbox);
     let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     serve(listener, state, max_connections, shutdown).await?;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::dispatch::Outbox;
+use crate::dispatch::{self, Outbox, OutboxConsumer};
 use crate::exotel::Exotel;
 use crate::services::call_events::CallEvents;
 use crate::store::Store;
@@ -24,12 +24,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config) -> Self {
+    /// The state, and the consumer end of its outbox, for this process's dispatcher to own.
+    pub fn new(store: Store, config: Config) -> (Self, OutboxConsumer) {
         telemetry::metrics::handle();
         let token_failures = Arc::new(FailureThrottle::new(config.token_failure_limit, config.token_failure_window));
         let exotel = Arc::new(Exotel::new(&config));
-        let outbox = Outbox::new(&config);
+        let (outbox, consumer) = dispatch::new_pair(&config);
         let call_events = CallEvents::new(store.clone(), outbox.clone(), &config);
-        Self { store, config: Arc::new(config), token_failures, exotel, outbox, call_events }
+        (Self { store, config: Arc::new(config), token_failures, exotel, outbox, call_events }, consumer)
     }
 }

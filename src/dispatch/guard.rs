@@ -134,16 +134,17 @@ fn judge(host: &str, resolved: Vec<SocketAddr>, allow_private: bool) -> Result<V
     Ok(allowed)
 }
 
-/// Checks a URL before sending: the resolver never sees literal addresses (nor does it judge a name
-/// of this machine by its name alone), so those are checked here.
+/// Checks a URL before sending: the resolver never sees literal addresses, so they are checked here,
+/// by the rule setting time applies.
 pub fn check_target(url: &url::Url, allow_private: bool) -> Result<(), Refused> {
     if allow_private {
         return Ok(());
     }
-    let host = url.host().ok_or_else(|| Refused("the URL names no host".to_string()))?;
-    match forbidden_host(&host) {
-        Some(why) => Err(Refused(why)),
-        None => Ok(()),
+    match url.host() {
+        // Names are judged by the resolver, on the addresses they resolve to.
+        Some(url::Host::Domain(_)) => Ok(()),
+        Some(literal) => forbidden_host(&literal).map_or(Ok(()), |why| Err(Refused(why))),
+        None => Err(Refused("the URL names no host".to_string())),
     }
 }
 

@@ -24,8 +24,8 @@ mod recorder;
 pub mod schedule;
 pub mod sender;
 
-pub use outbox::Outbox;
 use outbox::Shared;
+pub use outbox::{new_pair, Outbox, OutboxConsumer};
 use recorder::Recorder;
 use schedule::RetryPolicy;
 use sender::{Outgoing, Sender};
@@ -60,25 +60,22 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// The dispatcher of `outbox`'s process. Only the first one made for an outbox takes its hand-offs.
-    pub fn new(store: Store, config: &Config, outbox: &Outbox) -> Arc<Self> {
-        let shared = outbox.shared().clone();
-        let dispatcher = Arc::new(Self {
+    /// The dispatcher at the consumer end of its process's outbox.
+    pub fn new(store: Store, config: &Config, outbox: OutboxConsumer) -> Arc<Self> {
+        let OutboxConsumer { shared, intake } = outbox;
+        shared.attach();
+        Arc::new(Self {
             key: config.master_key.clone(),
             sender: Sender::new(config.webhook_timeout, config.webhook_allow_private),
             policy: RetryPolicy { schedule: config.webhook_retry_schedule.clone() },
-            intake: Mutex::new(shared.attach()),
+            intake: Mutex::new(Some(intake)),
+            recorder: Recorder::new(store.clone(), shared.lease),
             outbox: shared,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             secrets: Mutex::new(HashMap::new()),
             last_expiry_sweep: AtomicI64::new(0),
-            recorder: Recorder::start(store.clone()),
             store,
-        });
-        if dispatcher.intake.lock().expect("intake lock").is_some() {
-            dispatcher.outbox.set_dispatcher(&dispatcher);
-        }
-        dispatcher
+        })
     }
 
     /// Runs until `shutdown`, then waits for attempts in flight (bounded by the lease).
@@ -128,6 +125,7 @@ impl Dispatcher {
         intake.close();
         let mut ids = Vec::new();
         while let Ok(delivery) = intake.try_recv() {
+            self.outbox.busy.give_back(&delivery.app_id);
             ids.push(delivery.id);
         }
         if ids.is_empty() {
@@ -139,21 +137,9 @@ impl Dispatcher {
         }
     }
 
-    /// Starts a delivery stored leased to this process: its app's slot is taken even past the limit.
+    /// Starts a delivery stored leased to this process (its app's slot was taken when it was queued).
     async fn start_handed_off(self: &Arc<Self>, delivery: DeliveryRow) {
-        self.outbox.busy.take(&delivery.app_id);
         self.spawn_attempt(delivery).await;
-    }
-
-    /// Starts a delivery stored leased to this process right away, from the task that stored it,
-    /// when an attempt slot is free; hands it back otherwise (the dispatcher's queue then takes it).
-    pub(crate) fn try_start(self: &Arc<Self>, delivery: DeliveryRow) -> Option<DeliveryRow> {
-        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
-            return Some(delivery);
-        };
-        self.outbox.busy.take(&delivery.app_id);
-        self.spawn_with_permit(permit, delivery);
-        None
     }
 
     async fn spawn_attempt(self: &Arc<Self>, delivery: DeliveryRow) {

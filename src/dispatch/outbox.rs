@@ -1,4 +1,6 @@
-//! The outbox handle: how the rest of the server queues webhooks for this process's dispatcher.
+//! The outbox: how the request path queues webhooks for this process's dispatcher. One constructor,
+//! [`new_pair`], gives the producer ([`Outbox`], held by the request path) and the consumer
+//! ([`OutboxConsumer`], owned by the dispatcher); the producer never reaches back into the dispatcher.
 //!
 //! A delivery is stored already leased to this process when it can be sent at once (a dispatcher
 //! runs here, its app has room, and nothing earlier for its call is pending), and handed straight
@@ -9,22 +11,44 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
-use super::Dispatcher;
 use crate::config::Config;
 use crate::store::{AppRoom, DeliveryRow};
 
 /// How many call keys the waiting set holds before it starts over (the poll catches the rest).
 const MAX_WAITING: usize = 10_000;
 
-/// Queues webhooks for this process's dispatcher; cheap to clone.
+/// The producer: queues webhooks for this process's dispatcher; cheap to clone.
 #[derive(Clone)]
 pub struct Outbox {
     shared: Arc<Shared>,
+}
+
+/// The consumer: the dispatcher's end, taking hand-offs and wake-ups.
+pub struct OutboxConsumer {
+    pub(super) shared: Arc<Shared>,
+    pub(super) intake: mpsc::UnboundedReceiver<DeliveryRow>,
+}
+
+/// An outbox's two ends. Until a dispatcher takes the consumer (and so while none runs in this
+/// process), deliveries are stored unleased, for a claim to find.
+pub fn new_pair(config: &Config) -> (Outbox, OutboxConsumer) {
+    let (handoff, intake) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        claim: Notify::new(),
+        room_freed: Notify::new(),
+        handoff,
+        attached: AtomicBool::new(false),
+        busy: AppSlots::new(config.webhook_max_in_flight_per_app),
+        waiting: Mutex::new(HashSet::new()),
+        // Long enough that a live attempt always finishes (or times out) before its lease ends.
+        lease: config.webhook_timeout * 2 + Duration::from_secs(10),
+    });
+    (Outbox { shared: shared.clone() }, OutboxConsumer { shared, intake })
 }
 
 pub(super) struct Shared {
@@ -33,12 +57,8 @@ pub(super) struct Shared {
     /// Wakes the dispatcher's claim, at a bounded rate, when an app that was full has room again.
     pub(super) room_freed: Notify,
     handoff: mpsc::UnboundedSender<DeliveryRow>,
-    /// The dispatcher's end of `handoff`, until one takes it.
-    intake: Mutex<Option<mpsc::UnboundedReceiver<DeliveryRow>>>,
     /// True while a dispatcher runs in this process and takes hand-offs.
     attached: AtomicBool,
-    /// The dispatcher that took the hand-offs, to start attempts without a queue hop.
-    dispatcher: OnceLock<Weak<Dispatcher>>,
     pub(super) busy: AppSlots,
     /// Calls (app, CallSid, URL, hashed) with a delivery stored unleased behind an earlier one:
     /// when the earlier one finishes here, the claim is woken at once instead of at the next poll.
@@ -48,28 +68,6 @@ pub(super) struct Shared {
 }
 
 impl Outbox {
-    pub fn new(config: &Config) -> Self {
-        let (handoff, intake) = mpsc::unbounded_channel();
-        Self {
-            shared: Arc::new(Shared {
-                claim: Notify::new(),
-                room_freed: Notify::new(),
-                handoff,
-                intake: Mutex::new(Some(intake)),
-                attached: AtomicBool::new(false),
-                dispatcher: OnceLock::new(),
-                busy: AppSlots::new(config.webhook_max_in_flight_per_app),
-                waiting: Mutex::new(HashSet::new()),
-                // Long enough that a live attempt always finishes (or times out) before its lease ends.
-                lease: config.webhook_timeout * 2 + Duration::from_secs(10),
-            }),
-        }
-    }
-
-    pub(super) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
-    }
-
     /// The lease a new delivery of `app_id` should be stored with: until when this process will
     /// have sent it, or 0 to leave it for a claim.
     pub fn lease_for(&self, app_id: &str, now: i64) -> i64 {
@@ -85,14 +83,11 @@ impl Outbox {
     /// for room in its app (woken when a slot frees), or for the next poll.
     pub fn queued(&self, delivery: DeliveryRow, leased: bool) {
         if leased {
-            let delivery = match self.shared.dispatcher.get().and_then(Weak::upgrade) {
-                Some(dispatcher) => match dispatcher.try_start(delivery) {
-                    None => return,
-                    Some(delivery) => delivery,
-                },
-                None => delivery,
-            };
+            // The app's slot is taken now, as the delivery was leased on the promise of one: the
+            // next delivery of a full app is stored unleased, even before the dispatcher starts this one.
+            self.shared.busy.take(&delivery.app_id);
             if let Err(unsent) = self.shared.handoff.send(delivery) {
+                self.shared.busy.give_back(&unsent.0.app_id);
                 tracing::warn!(delivery_id = %unsent.0.id, "no dispatcher took the delivery; it is sent when its lease ends");
             }
         } else if !delivery.call_sid.is_empty() {
@@ -111,15 +106,9 @@ impl Outbox {
 }
 
 impl Shared {
-    /// The dispatcher's end of the hand-off queue; only the first dispatcher gets it.
-    pub(super) fn attach(&self) -> Option<mpsc::UnboundedReceiver<DeliveryRow>> {
-        let intake = self.intake.lock().expect("intake lock").take()?;
+    /// A dispatcher runs: new deliveries may be stored leased and handed to it.
+    pub(super) fn attach(&self) {
         self.attached.store(true, Ordering::Release);
-        Some(intake)
-    }
-
-    pub(super) fn set_dispatcher(&self, dispatcher: &Arc<Dispatcher>) {
-        let _ = self.dispatcher.set(Arc::downgrade(dispatcher));
     }
 
     /// No more hand-offs: new deliveries are stored unleased from now on.

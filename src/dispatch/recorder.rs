@@ -1,47 +1,35 @@
 //! Writes attempt outcomes in batches: attempts that finish together cost one database write.
 
-use tokio::sync::{mpsc, oneshot};
+use std::time::Duration;
 
+use crate::batch::Batcher;
 use crate::store::{AttemptRecord, Store};
 
 /// The most outcomes written at once.
 const MAX_BATCH: usize = 256;
 
-/// A handle to the task that records outcomes.
+/// Records attempt outcomes through the same batcher the store uses for its hot lookups and writes.
 pub struct Recorder {
-    queue: mpsc::Sender<Outcome>,
-}
-
-struct Outcome {
-    delivery_id: String,
-    record: AttemptRecord,
-    written: oneshot::Sender<Result<(), String>>,
+    batcher: Batcher<(String, AttemptRecord), Result<(), String>>,
 }
 
 impl Recorder {
-    /// Starts the recording task; it ends when the last handle is dropped.
-    pub fn start(store: Store) -> Self {
-        let (queue, outcomes) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(write_batches(store, outcomes));
-        Self { queue }
+    /// Outcomes are written one batch at a time; one that waits longer than `max_wait` is given up
+    /// (its delivery's lease then runs out and it is claimed again).
+    pub fn new(store: Store, max_wait: Duration) -> Self {
+        let batcher = Batcher::new(MAX_BATCH, 1, max_wait, move |batch: Vec<(String, AttemptRecord)>| {
+            let store = store.clone();
+            async move {
+                let records: Vec<(&str, &AttemptRecord)> = batch.iter().map(|(id, r)| (id.as_str(), r)).collect();
+                let result = store.record_attempts(&records).await.map_err(|e| e.to_string());
+                vec![result; batch.len()]
+            }
+        });
+        Self { batcher }
     }
 
     /// Records one attempt's outcome; returns once it is stored (or why it could not be).
     pub async fn record(&self, delivery_id: &str, record: AttemptRecord) -> Result<(), String> {
-        let (written, done) = oneshot::channel();
-        let outcome = Outcome { delivery_id: delivery_id.to_string(), record, written };
-        self.queue.send(outcome).await.map_err(|_| "the recorder has stopped".to_string())?;
-        done.await.map_err(|_| "the recorder has stopped".to_string())?
-    }
-}
-
-async fn write_batches(store: Store, mut outcomes: mpsc::Receiver<Outcome>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while outcomes.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let records: Vec<(&str, &AttemptRecord)> = batch.iter().map(|o| (o.delivery_id.as_str(), &o.record)).collect();
-        let result = store.record_attempts(&records).await.map_err(|e| e.to_string());
-        for outcome in batch.drain(..) {
-            let _ = outcome.written.send(result.clone());
-        }
+        self.batcher.call((delivery_id.to_string(), record)).await.map_err(|e| e.to_string())?
     }
 }

@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use integrations_core::config::Config;
+use integrations_core::dispatch::OutboxConsumer;
 use integrations_core::server::router;
 use integrations_core::state::AppState;
 use integrations_core::store::Store;
@@ -21,6 +22,8 @@ pub const ADMIN_TOKEN: &str = "test-admin-token";
 pub struct TestApp {
     pub state: AppState,
     pub router: Router,
+    /// The consumer end of the app's outbox, until [`TestApp::start_dispatcher`] takes it.
+    pub outbox: std::sync::Mutex<Option<OutboxConsumer>>,
     /// How to open the test's database behind the store's back (see [`TestApp::raw_dump`]).
     raw: RawDb,
     /// Keeps the SQLite folder alive for the test's lifetime.
@@ -170,10 +173,11 @@ impl TestApp {
         let (store, raw, schema) = fresh_store(&config).await;
         #[cfg(not(feature = "pg-tests"))]
         let (store, raw) = fresh_store(&config).await;
-        let state = AppState::new(store, config);
+        let (state, outbox) = AppState::new(store, config);
         Self {
             router: router(state.clone()),
             state,
+            outbox: std::sync::Mutex::new(Some(outbox)),
             raw,
             _dir: dir,
             #[cfg(feature = "pg-tests")]

@@ -177,7 +177,10 @@ impl TestApp {
     /// Starts this app's webhook dispatcher (woken by its passthru handlers).
     pub fn start_dispatcher(&self) -> RunningDispatcher {
         let stop = CancellationToken::new();
-        let dispatcher = Dispatcher::new(self.state.store.clone(), &self.state.config, &self.state.outbox);
+        // The first dispatcher takes the app's outbox; another is one of a second process (claims only).
+        let outbox = self.outbox.lock().unwrap().take();
+        let outbox = outbox.unwrap_or_else(|| integrations_core::dispatch::new_pair(&self.state.config).1);
+        let dispatcher = Dispatcher::new(self.state.store.clone(), &self.state.config, outbox);
         tokio::spawn(dispatcher.run(stop.clone()));
         RunningDispatcher { _stop: DropGuard(stop) }
     }
