@@ -178,51 +178,53 @@ mod tests {
 
     const WAIT: Duration = Duration::from_secs(30);
 
+    /// Batches of what each run served, in the order they ran.
+    type Served = Arc<Mutex<Vec<Vec<u32>>>>;
+
+    /// A batcher whose batches each take `pause` and answer their inputs unchanged, noting what they served.
+    fn recording(max_batch: usize, slots: usize, max_wait: Duration, pause: Duration) -> (Batcher<u32, u32>, Served) {
+        let served = Served::default();
+        let seen = served.clone();
+        let batcher = Batcher::new(max_batch, slots, max_wait, move |inputs: Vec<u32>| {
+            seen.lock().unwrap().push(inputs.clone());
+            async move {
+                tokio::time::sleep(pause).await;
+                inputs
+            }
+        });
+        (batcher, served)
+    }
+
+    /// `batcher.call(input)` in a task of its own.
+    fn spawn_call(batcher: &Batcher<u32, u32>, input: u32) -> tokio::task::JoinHandle<Result<u32, Unanswered>> {
+        let batcher = batcher.clone();
+        tokio::spawn(async move { batcher.call(input).await })
+    }
+
     #[tokio::test]
     async fn each_caller_gets_the_output_of_its_own_input() {
         let batcher = Batcher::new(8, 2, WAIT, |inputs: Vec<u32>| async move {
             tokio::time::sleep(Duration::from_millis(1)).await;
             inputs.iter().map(|i| i * 10).collect()
         });
-        let calls: Vec<_> = (0..50)
-            .map(|i| {
-                let batcher = batcher.clone();
-                tokio::spawn(async move { (i, batcher.call(i).await.unwrap()) })
-            })
-            .collect();
-        for call in calls {
-            let (input, output) = call.await.unwrap();
-            assert_eq!(output, input * 10);
+        let calls: Vec<_> = (0..50).map(|i| (i, spawn_call(&batcher, i))).collect();
+        for (input, call) in calls {
+            assert_eq!(call.await.unwrap().unwrap(), input * 10);
         }
     }
 
     #[tokio::test]
     async fn requests_that_arrive_while_the_slot_is_busy_share_the_next_batch() {
-        let sizes = Arc::new(Mutex::new(Vec::new()));
-        let seen = sizes.clone();
-        let batcher = Batcher::new(100, 1, WAIT, move |inputs: Vec<u32>| {
-            seen.lock().unwrap().push(inputs.len());
-            async move {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                inputs
-            }
-        });
-        let first = tokio::spawn({
-            let batcher = batcher.clone();
-            async move { batcher.call(0).await }
-        });
+        let (batcher, served) = recording(100, 1, WAIT, Duration::from_millis(50));
+        let first = spawn_call(&batcher, 0);
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let rest: Vec<_> = (1..=20)
-            .map(|i| {
-                let batcher = batcher.clone();
-                tokio::spawn(async move { batcher.call(i).await })
-            })
-            .collect();
+        let rest: Vec<_> = (1..=20).map(|i| spawn_call(&batcher, i)).collect();
         first.await.unwrap().unwrap();
         for call in rest {
             call.await.unwrap().unwrap();
         }
-        assert_eq!(*sizes.lock().unwrap(), [1, 20], "the first request went alone; the rest waited together");
+        let sizes: Vec<usize> = served.lock().unwrap().iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1, 20], "the first request went alone; the rest waited together");
     }
 
     #[tokio::test]
@@ -240,12 +242,7 @@ mod tests {
                 inputs
             }
         });
-        let calls: Vec<_> = (0..12)
-            .map(|i| {
-                let batcher = batcher.clone();
-                tokio::spawn(async move { batcher.call(i).await })
-            })
-            .collect();
+        let calls: Vec<_> = (0..12).map(|i| spawn_call(&batcher, i)).collect();
         for call in calls {
             call.await.unwrap().unwrap();
         }
@@ -254,19 +251,10 @@ mod tests {
 
     #[tokio::test]
     async fn one_slot_serves_concurrent_requests_in_arrival_order() {
-        let order = Arc::new(Mutex::new(Vec::new()));
-        let seen = order.clone();
-        let batcher = Batcher::new(4, 1, WAIT, move |inputs: Vec<u32>| {
-            seen.lock().unwrap().extend(inputs.iter().copied());
-            async move {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-                inputs
-            }
-        });
+        let (batcher, served) = recording(4, 1, WAIT, Duration::from_millis(2));
         let mut calls = Vec::new();
         for i in 0..40 {
-            let batcher = batcher.clone();
-            calls.push(tokio::spawn(async move { batcher.call(i).await }));
+            calls.push(spawn_call(&batcher, i));
             // Let each request reach the queue before the next is made.
             tokio::task::yield_now().await;
             tokio::time::sleep(Duration::from_micros(100)).await;
@@ -274,24 +262,15 @@ mod tests {
         for call in calls {
             call.await.unwrap().unwrap();
         }
-        assert_eq!(*order.lock().unwrap(), (0..40).collect::<Vec<_>>());
+        assert_eq!(served.lock().unwrap().concat(), (0..40).collect::<Vec<_>>());
     }
 
     #[tokio::test]
     async fn a_caller_dropped_mid_batch_does_not_strand_the_requests_behind_it() {
-        let batcher = Batcher::new(10, 1, WAIT, |inputs: Vec<u32>| async move {
-            tokio::time::sleep(Duration::from_millis(30)).await;
-            inputs
-        });
-        let leader = tokio::spawn({
-            let batcher = batcher.clone();
-            async move { batcher.call(1).await }
-        });
+        let (batcher, _) = recording(10, 1, WAIT, Duration::from_millis(30));
+        let leader = spawn_call(&batcher, 1);
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let follower = tokio::spawn({
-            let batcher = batcher.clone();
-            async move { batcher.call(2).await }
-        });
+        let follower = spawn_call(&batcher, 2);
         tokio::time::sleep(Duration::from_millis(5)).await;
         leader.abort();
 
@@ -302,19 +281,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_queued_request_waits_at_most_the_bound_and_is_then_never_run() {
-        let ran = Arc::new(Mutex::new(Vec::new()));
-        let seen = ran.clone();
-        let batcher = Batcher::new(10, 1, Duration::from_millis(50), move |inputs: Vec<u32>| {
-            seen.lock().unwrap().extend(inputs.iter().copied());
-            async move {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                inputs
-            }
-        });
-        let slow = tokio::spawn({
-            let batcher = batcher.clone();
-            async move { batcher.call(1).await }
-        });
+        let (batcher, served) = recording(10, 1, Duration::from_millis(50), Duration::from_millis(200));
+        let slow = spawn_call(&batcher, 1);
         tokio::time::sleep(Duration::from_millis(10)).await;
 
         let started = std::time::Instant::now();
@@ -323,6 +291,6 @@ mod tests {
 
         assert_eq!(slow.await.unwrap(), Ok(1));
         assert_eq!(batcher.call(3).await, Ok(3));
-        assert_eq!(*ran.lock().unwrap(), [1, 3], "the request whose caller gave up was left out");
+        assert_eq!(served.lock().unwrap().concat(), [1, 3], "the request whose caller gave up was left out");
     }
 }
