@@ -5,6 +5,9 @@
 #[path = "api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
+#[path = "api/receiver.rs"]
+#[allow(dead_code)]
+mod receiver;
 
 use std::sync::{Arc, Mutex};
 

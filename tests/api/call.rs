@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::helpers::{keys, object_keys, TestApp, TestAppEntity};
+use crate::helpers::{keys, object_keys, TestApp, TestAppEntity, WebhookTest};
 use crate::receiver::{Receiver, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -23,11 +23,8 @@ fn passthru(entity: &TestAppEntity, kind: &str, query: &str) -> String {
 
 #[tokio::test]
 async fn a_popup_reaches_the_popup_url_with_the_call_payload() {
-    let app = TestApp::with_local_webhooks(&[]).await;
-    let receiver = Receiver::start().await;
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
-    set(&app, &entity, "popup", &receiver.url("/popup")).await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[], &[("popup", "/popup")]).await;
     let agent = app.map_agent(&entity, "meera", "+919812300011").await;
     let sip_id = agent["SipId"].as_str().unwrap();
 
@@ -68,11 +65,8 @@ async fn a_popup_reaches_the_popup_url_with_the_call_payload() {
 
 #[tokio::test]
 async fn the_agent_is_found_by_the_last_ten_digits_of_its_number() {
-    let app = TestApp::with_local_webhooks(&[]).await;
-    let receiver = Receiver::start().await;
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
-    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[], &[("missedCall", "/missed")]).await;
     app.map_agent(&entity, "ravi", "+919812300022").await;
 
     app.get(&passthru(&entity, "missedcall", "CallSid=c2&DialWhomNumber=09812300022&From=0999"), None).await.data();
@@ -84,13 +78,9 @@ async fn the_agent_is_found_by_the_last_ten_digits_of_its_number() {
 
 #[tokio::test]
 async fn each_type_goes_to_its_own_setting() {
-    let app = TestApp::with_local_webhooks(&[]).await;
-    let receiver = Receiver::start().await;
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
-    set(&app, &entity, "popup", &receiver.url("/popup")).await;
-    set(&app, &entity, "incomingCallHangup", &receiver.url("/hangup")).await;
-    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[], &[("popup", "/popup"), ("incomingCallHangup", "/hangup"), ("missedCall", "/missed")])
+            .await;
 
     for (kind, sid) in [("popup", "a"), ("incomingcallhungup", "b"), ("missedcall", "c")] {
         app.get(&passthru(&entity, kind, &format!("CallSid={sid}")), None).await.data();
@@ -120,12 +110,9 @@ async fn without_a_url_the_passthru_still_succeeds_and_nothing_is_queued() {
 
 #[tokio::test]
 async fn the_passthru_answers_at_once_while_the_receiver_hangs() {
-    let app = TestApp::with_local_webhooks(&[]).await;
-    let receiver = Receiver::start().await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[], &[("popup", "/popup")]).await;
     receiver.always(Reply { status: 200, delay: Duration::from_secs(5), retry_after: None });
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
-    set(&app, &entity, "popup", &receiver.url("/popup")).await;
 
     let started = Instant::now();
     for n in 0..5 {
@@ -172,11 +159,8 @@ async fn the_passthru_type_is_spelled_exactly_as_the_contract_spells_it_in_any_c
 async fn a_form_post_passthru_is_accepted() {
     use axum::body::Body;
     use axum::http::Request;
-    let app = TestApp::with_local_webhooks(&[]).await;
-    let receiver = Receiver::start().await;
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
-    set(&app, &entity, "popup", &receiver.url("/popup")).await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[], &[("popup", "/popup")]).await;
     let request = Request::post(format!("/v2/integrations/call/inbound_call/{}", entity.id))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Body::from("type=popup&CallSid=form1&From=0999"))
@@ -198,11 +182,8 @@ fn verify_standard_webhook(whsec: &str, id: &str, timestamp: &str, body: &str, s
 
 #[tokio::test]
 async fn webhooks_carry_a_standard_webhooks_signature_keyed_with_the_app_secret() {
-    let app = TestApp::with_local_webhooks(&[]).await;
-    let receiver = Receiver::start().await;
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
-    set(&app, &entity, "popup", &receiver.url("/popup")).await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[], &[("popup", "/popup")]).await;
 
     app.get(&passthru(&entity, "popup", "CallSid=sig"), None).await.data();
 
@@ -218,12 +199,9 @@ async fn webhooks_carry_a_standard_webhooks_signature_keyed_with_the_app_secret(
 
 #[tokio::test]
 async fn failures_are_retried_with_the_same_webhook_id_until_delivered_once() {
-    let app = TestApp::with_local_webhooks(&[]).await;
-    let receiver = Receiver::start().await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[], &[("missedCall", "/missed")]).await;
     receiver.script([Reply::status(500), Reply::status(500), Reply::status(200)]);
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
-    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
 
     app.get(&passthru(&entity, "missedcall", "CallSid=r1"), None).await.data();
 
@@ -242,12 +220,9 @@ async fn failures_are_retried_with_the_same_webhook_id_until_delivered_once() {
 
 #[tokio::test]
 async fn gone_ends_a_delivery_at_once() {
-    let app = TestApp::with_local_webhooks(&[]).await;
-    let receiver = Receiver::start().await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[], &[("missedCall", "/missed")]).await;
     receiver.always(Reply::status(410));
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
-    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
 
     app.get(&passthru(&entity, "missedcall", "CallSid=g1"), None).await.data();
     receiver.wait_for(1, WAIT).await;
@@ -260,12 +235,9 @@ async fn gone_ends_a_delivery_at_once() {
 
 #[tokio::test]
 async fn a_receiver_failing_every_time_ends_dead_after_the_schedule() {
-    let app = TestApp::with_local_webhooks(&[]).await;
-    let receiver = Receiver::start().await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[], &[("incomingCallHangup", "/hangup")]).await;
     receiver.always(Reply::status(503));
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
-    set(&app, &entity, "incomingCallHangup", &receiver.url("/hangup")).await;
 
     app.get(&passthru(&entity, "incomingcallhungup", "CallSid=d1"), None).await.data();
     let delivery = wait_for_status(&app, &entity, "dead").await;
@@ -293,11 +265,8 @@ async fn a_popup_not_delivered_before_its_deadline_expires() {
 
 #[tokio::test]
 async fn a_hangup_never_arrives_before_its_popup_even_when_the_popup_needs_retries() {
-    let app = TestApp::with_local_webhooks(&[]).await;
-    let receiver = Receiver::start().await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } = WebhookTest::start(&[], &[]).await;
     receiver.script([Reply::status(500), Reply::status(500)]);
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
     let url = receiver.url("/events");
     set(&app, &entity, "popup", &url).await;
     set(&app, &entity, "incomingCallHangup", &url).await;
@@ -312,12 +281,9 @@ async fn a_hangup_never_arrives_before_its_popup_even_when_the_popup_needs_retri
 
 #[tokio::test]
 async fn a_finished_delivery_can_be_queued_again() {
-    let app = TestApp::with_local_webhooks(&[]).await;
-    let receiver = Receiver::start().await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[], &[("missedCall", "/missed")]).await;
     receiver.script([Reply::status(410)]);
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
-    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
     app.get(&passthru(&entity, "missedcall", "CallSid=q1"), None).await.data();
     let dead = wait_for_status(&app, &entity, "dead").await;
     let id = dead["DeliveryId"].as_str().unwrap();
@@ -407,12 +373,9 @@ async fn an_oversized_passthru_body_is_a_413_envelope() {
 
 #[tokio::test]
 async fn retry_after_on_a_429_sets_when_the_next_attempt_comes() {
-    let app = TestApp::with_local_webhooks(&[("WEBHOOK_RETRY_SCHEDULE", "50ms,50ms")]).await;
-    let receiver = Receiver::start().await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[("WEBHOOK_RETRY_SCHEDULE", "50ms,50ms")], &[("missedCall", "/missed")]).await;
     receiver.script([Reply { status: 429, delay: Duration::ZERO, retry_after: Some("2") }]);
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
-    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
 
     app.get(&passthru(&entity, "missedcall", "CallSid=ra1"), None).await.data();
     receiver.wait_for(1, WAIT).await;
@@ -425,12 +388,9 @@ async fn retry_after_on_a_429_sets_when_the_next_attempt_comes() {
 
 #[tokio::test]
 async fn redirects_are_not_followed() {
-    let app = TestApp::with_local_webhooks(&[("WEBHOOK_RETRY_SCHEDULE", "100ms")]).await;
-    let receiver = Receiver::start().await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[("WEBHOOK_RETRY_SCHEDULE", "100ms")], &[("missedCall", "/missed")]).await;
     receiver.always(Reply::status(302));
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
-    set(&app, &entity, "missedCall", &receiver.url("/missed")).await;
 
     app.get(&passthru(&entity, "missedcall", "CallSid=rd1"), None).await.data();
 
@@ -488,11 +448,8 @@ pub const CALL_PAYLOAD_KEYS: [&str; 21] = [
 
 #[tokio::test]
 async fn an_inbound_call_payload_has_one_key_order_in_the_webhook_and_when_read_back() {
-    let app = TestApp::with_local_webhooks(&[]).await;
-    let receiver = Receiver::start().await;
-    let _dispatcher = app.start_dispatcher();
-    let entity = app.seed_app("sandbox").await;
-    set(&app, &entity, "popup", &receiver.url("/popup")).await;
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[], &[("popup", "/popup")]).await;
     app.get(&passthru(&entity, "popup", "CallSid=order1&From=0999&To=08040001111"), None).await.data();
 
     let webhook = &receiver.wait_for(1, WAIT).await[0];

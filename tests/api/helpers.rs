@@ -9,12 +9,14 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use integrations_core::config::Config;
-use integrations_core::dispatch::OutboxConsumer;
+use integrations_core::dispatch::{Dispatcher, OutboxConsumer};
 use integrations_core::server::router;
 use integrations_core::state::AppState;
 use integrations_core::store::Store;
 use serde_json::{json, Value};
 use tower::ServiceExt;
+
+use crate::receiver::Receiver;
 
 pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 pub const ADMIN_TOKEN: &str = "test-admin-token";
@@ -512,5 +514,48 @@ impl Drop for SchemaGuard {
         if let Ok(Err(error)) = dropped {
             eprintln!("could not drop test schema {}: {error}", self.schema);
         }
+    }
+}
+
+/// Stops the dispatcher when dropped.
+pub struct RunningDispatcher {
+    _stop: tokio_util::sync::DropGuard,
+}
+
+impl TestApp {
+    /// Starts this app's webhook dispatcher (woken by its passthru handlers).
+    pub fn start_dispatcher(&self) -> RunningDispatcher {
+        let stop = tokio_util::sync::CancellationToken::new();
+        // The first dispatcher takes the app's outbox; another is one of a second process (claims only).
+        let outbox = self.outbox.lock().unwrap().take();
+        let outbox = outbox.unwrap_or_else(|| integrations_core::dispatch::new_pair(&self.state.config).1);
+        let dispatcher = Dispatcher::new(self.state.store.clone(), &self.state.config, outbox);
+        tokio::spawn(dispatcher.run(stop.clone()));
+        RunningDispatcher { _stop: stop.drop_guard() }
+    }
+}
+
+/// The prelude of a webhook test: a test app whose webhooks may target this machine (with fast
+/// retries), a local receiver, a running dispatcher, and a sandbox app with settings pointing at it.
+pub struct WebhookTest {
+    pub app: TestApp,
+    pub receiver: Receiver,
+    pub entity: TestAppEntity,
+    /// Bind it (`dispatcher: _dispatcher`): the dispatcher stops when it is dropped.
+    pub dispatcher: RunningDispatcher,
+}
+
+impl WebhookTest {
+    /// `env` adds to (or overrides) [`TestApp::with_local_webhooks`]'s variables; each `(key, path)`
+    /// of `settings` points that app setting at `path` on the receiver.
+    pub async fn start(env: &[(&str, &str)], settings: &[(&str, &str)]) -> Self {
+        let app = TestApp::with_local_webhooks(env).await;
+        let receiver = Receiver::start().await;
+        let dispatcher = app.start_dispatcher();
+        let entity = app.seed_app("sandbox").await;
+        for (key, path) in settings {
+            app.set_setting(&entity, key, receiver.url(path)).await;
+        }
+        Self { app, receiver, entity, dispatcher }
     }
 }

@@ -1,4 +1,4 @@
-//! A real local webhook receiver, and a dispatcher running beside a `TestApp`.
+//! A real local webhook receiver.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -10,11 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
-use integrations_core::dispatch::Dispatcher;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
-
-use crate::helpers::TestApp;
 
 /// One request the receiver got.
 #[derive(Clone, Debug)]
@@ -165,23 +162,5 @@ impl Receiver {
             assert!(Instant::now() < deadline, "expected {count} webhooks, got {}: {received:?}", received.len());
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-}
-
-/// Stops the dispatcher when dropped.
-pub struct RunningDispatcher {
-    _stop: DropGuard,
-}
-
-impl TestApp {
-    /// Starts this app's webhook dispatcher (woken by its passthru handlers).
-    pub fn start_dispatcher(&self) -> RunningDispatcher {
-        let stop = CancellationToken::new();
-        // The first dispatcher takes the app's outbox; another is one of a second process (claims only).
-        let outbox = self.outbox.lock().unwrap().take();
-        let outbox = outbox.unwrap_or_else(|| integrations_core::dispatch::new_pair(&self.state.config).1);
-        let dispatcher = Dispatcher::new(self.state.store.clone(), &self.state.config, outbox);
-        tokio::spawn(dispatcher.run(stop.clone()));
-        RunningDispatcher { _stop: DropGuard(stop) }
     }
 }
