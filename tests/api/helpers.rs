@@ -210,6 +210,19 @@ impl TestApp {
         conn
     }
 
+    /// Runs `sql` in a transaction of its own, behind the store's back, and leaves it open: a
+    /// writer that has not committed yet. [`release`] rolls it back.
+    pub async fn uncommitted(&self, sql: &str) -> RawConnection {
+        use sqlx::Connection;
+        #[cfg(not(feature = "pg-tests"))]
+        let mut conn = sqlx::SqliteConnection::connect(&self.raw).await.expect("raw sqlite connection");
+        #[cfg(feature = "pg-tests")]
+        let mut conn = sqlx::PgConnection::connect_with(&self.raw).await.expect("raw postgres connection");
+        sqlx::query("BEGIN").execute(&mut conn).await.expect("begin");
+        sqlx::query(sql).execute(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        conn
+    }
+
     /// The SQLite database file behind this app.
     #[cfg(not(feature = "pg-tests"))]
     pub fn sqlite_file(&self) -> std::path::PathBuf {
@@ -351,6 +364,19 @@ impl TestApp {
         let customer = self.seed_customer().await;
         self.seed_app_for(&customer, domain).await
     }
+}
+
+/// A connection of the test's own to its database, beside the store's pools.
+#[cfg(not(feature = "pg-tests"))]
+pub type RawConnection = sqlx::SqliteConnection;
+#[cfg(feature = "pg-tests")]
+pub type RawConnection = sqlx::PgConnection;
+
+/// Rolls back what [`TestApp::uncommitted`] left open and closes its connection.
+pub async fn release(mut conn: RawConnection) {
+    use sqlx::Connection;
+    sqlx::query("ROLLBACK").execute(&mut conn).await.expect("rollback");
+    conn.close().await.expect("close");
 }
 
 /// The SQLite database URL.
