@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use sqlx::FromRow;
 
+use super::pages::Paged;
 use super::{Db, Store, StoreResult};
 
 /// The latest payload of a call, as JSON text.
@@ -51,7 +52,8 @@ pub struct EventWrite {
 
 const INSERT_EVENT: &str =
     "INSERT INTO call_events (id, app_id, call_sid, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
-/// The lease is taken only when nothing earlier for the same call and URL is pending.
+/// SQLite's insert of a delivery (one writer: no page lock, see [`super::pages`]). The lease is
+/// taken only when nothing earlier for the same call and URL is pending.
 const INSERT_DELIVERY: &str =
     "INSERT INTO webhook_deliveries (id, app_id, event_type, url, call_sid, payload, status, attempts, \
      next_attempt_at, lease_until, expires_at, last_response_code, last_error, created_at, updated_at, delivered_at) \
@@ -64,11 +66,20 @@ const INSERT_DELIVERY: &str =
 /// Postgres writes a whole batch in one statement: the input arrives as parallel arrays, and a
 /// data-modifying CTE inserts the events, then the deliveries, in input order so that each
 /// table's `seq` follows it.
+///
+/// Before any row is read from the input (its condition names no input column, so Postgres checks
+/// it once, first), the statement takes the shared page lock of each app with a delivery in the batch (see
+/// [`super::pages`]; `$12` is its first key), in the order of the keys so that two batches never
+/// wait on each other's locks in a cycle through a waiting page read; the locks last until the
+/// statement's transaction commits.
 const INSERT_BATCH_POSTGRES: &str = "WITH input AS ( \
        SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], \
          $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[]) \
        WITH ORDINALITY AS i(event_id, app_id, call_sid, event_type, payload, at, \
-         delivery_id, delivery_type, url, expires_at, lease_until, ord)), \
+         delivery_id, delivery_type, url, expires_at, lease_until, ord) \
+       WHERE (SELECT count(pg_advisory_xact_lock_shared($12, k)) FROM ( \
+         SELECT DISTINCT hashtext(a) AS k FROM UNNEST($2::text[], $7::text[]) AS x(a, d) \
+         WHERE d IS NOT NULL ORDER BY k) AS keys) >= 0), \
      events AS (INSERT INTO call_events (id, app_id, call_sid, event_type, payload, created_at) \
        SELECT event_id, app_id, call_sid, event_type, payload, at FROM input ORDER BY ord) \
      INSERT INTO webhook_deliveries (id, app_id, event_type, url, call_sid, payload, status, attempts, \
@@ -114,6 +125,7 @@ impl Store {
                     .bind(delivery_text(|d| d.url.clone()))
                     .bind(writes.iter().map(|w| w.delivery.as_ref().and_then(|d| d.expires_at)).collect::<Vec<_>>())
                     .bind(lease)
+                    .bind(Paged::Deliveries.lock_key())
                     .fetch_all(pool)
                     .await?;
                 let leased: HashSet<&str> =

@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::pages::{PageWriter, Paged};
 use super::{Db, Store, StoreResult};
 use crate::domain::call::DeliveryStatus;
 
@@ -43,6 +44,7 @@ pub struct DeliveryRow {
 const COLUMNS: &str = "seq, id, app_id, event_type, url, call_sid, payload, status, attempts, next_attempt_at, \
      expires_at, last_response_code, last_error, created_at, delivered_at";
 
+/// Draws a `seq`: run it only after [`PageWriter::hold_pages`] in the same transaction.
 pub(crate) const INSERT: &str =
     "INSERT INTO webhook_deliveries (id, app_id, event_type, url, call_sid, payload, status, attempts, \
      next_attempt_at, lease_until, expires_at, last_response_code, last_error, created_at, updated_at, delivered_at) \
@@ -114,7 +116,12 @@ pub struct AttemptRecord {
 impl Store {
     /// Queues a delivery on its own (the dispatcher's retry path and tests; events use `record_call_event`).
     pub async fn insert_delivery(&self, delivery: &NewDelivery) -> StoreResult<()> {
-        on_writer!(self, |pool| insert_delivery_query!(delivery).execute(pool).await.map(|_| ()))?;
+        on_writer!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            tx.hold_pages(Paged::Deliveries, &delivery.app_id).await?;
+            insert_delivery_query!(delivery).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -276,7 +283,8 @@ impl Store {
         Ok(on_writer!(self, |pool| sqlx::query(sql).bind(now).execute(pool).await.map(|r| r.rows_affected()))?)
     }
 
-    /// The app's delivery log after the cursor, oldest first, optionally of one status.
+    /// The app's delivery log after the cursor, oldest first, optionally of one status. A delivery
+    /// queued later has a higher `seq` than every one returned: paging never skips a row.
     pub async fn list_deliveries(
         &self,
         app_id: &str,
@@ -289,12 +297,12 @@ impl Store {
              ORDER BY seq LIMIT $4"
         );
         let status = status.map(DeliveryStatus::as_str).unwrap_or_default();
-        Ok(on_reader!(self, |pool| sqlx::query_as(&sql)
+        Ok(on_page_reader!(self, Paged::Deliveries, app_id, |conn| sqlx::query_as(&sql)
             .bind(app_id)
             .bind(after_seq)
             .bind(status)
             .bind(limit)
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await)?)
     }
 

@@ -36,12 +36,33 @@ macro_rules! on_writer {
     };
 }
 
+/// Runs `$body` with `$conn` bound to where a page of the app's rows of a paged table is read:
+/// on Postgres, a transaction that first waits out the app's writes in flight (see [`pages`]).
+macro_rules! on_page_reader {
+    ($store:expr, $paged:expr, $app_id:expr, |$conn:ident| $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Sqlite { reader: $conn, .. } => $body,
+            $crate::store::Db::Postgres(pool) => {
+                async {
+                    let mut tx = $crate::store::pages::begin_page_read(pool, $paged, $app_id, $store.page_wait).await?;
+                    let $conn = &mut *tx;
+                    let page = $body?;
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>(page)
+                }
+                .await
+            }
+        }
+    };
+}
+
 mod apps;
 mod customers;
 #[macro_use]
 mod deliveries;
 mod calls;
 mod checkpoint;
+mod pages;
 mod settings;
 mod tokens;
 mod usermappings;
@@ -166,6 +187,9 @@ pub struct Store {
     pub(crate) db: Db,
     /// The queues that batch the hot statements; `None` on the store the batch workers use.
     batches: Option<Arc<Batches>>,
+    /// How long a page read waits for the app's writes in flight (see [`pages`]): as long as a
+    /// request may wait for a connection.
+    page_wait: Duration,
 }
 
 /// The statements whose concurrent calls are batched (see [`crate::batch`]).
@@ -188,7 +212,7 @@ const POSTGRES_EVENT_SHARDS: usize = 2;
 impl Batches {
     /// A request waits at most `max_wait` in a queue: as long as it may wait for a connection.
     fn start(store: &Store, max_wait: Duration) -> Self {
-        let unbatched = Store { db: store.db.clone(), batches: None };
+        let unbatched = Store { db: store.db.clone(), batches: None, page_wait: store.page_wait };
         let shards = match store.db {
             Db::Postgres(_) => POSTGRES_EVENT_SHARDS,
             Db::Sqlite { .. } => 1,
@@ -236,7 +260,7 @@ fn per_request<T>(count: usize, result: StoreResult<Vec<T>>) -> Vec<StoreResult<
 
 impl Store {
     fn new(db: Db, acquire_timeout: Duration) -> Self {
-        let mut store = Self { db, batches: None };
+        let mut store = Self { db, batches: None, page_wait: acquire_timeout };
         store.batches = Some(Arc::new(Batches::start(&store, acquire_timeout)));
         store
     }

@@ -2,13 +2,14 @@
 
 use sqlx::FromRow;
 
+use super::pages::{PageWriter, Paged};
 use super::{is_unique_violation, Store, StoreError, StoreResult};
 use crate::crypto::Sealed;
 use crate::domain::user::last_ten_digits;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct UserMappingRow {
-    /// Creation order; the pagination cursor. Assigned by the database.
+    /// Creation order; the pagination cursor. Assigned by the database (see [`super::pages`]).
     pub seq: i64,
     pub app_id: String,
     pub customer_id: String,
@@ -38,6 +39,7 @@ const COLUMNS: &str = "seq, app_id, customer_id, app_user_id, exotel_account_sid
      exotel_user_name, agent_number, active_device_id, phone_device_id, sip_device_id, virtual_number, email, \
      outbound_active, role, sip_id, sip_password, is_active, created_at, updated_at";
 
+/// Draws a `seq`: run it only after [`PageWriter::hold_pages`] in the same transaction.
 const INSERT: &str = "INSERT INTO user_mappings (app_id, customer_id, app_user_id, exotel_account_sid, exotel_user_id, \
      app_username, exotel_user_name, agent_number, agent_last10, active_device_id, phone_device_id, sip_device_id, \
      virtual_number, email, outbound_active, role, sip_id, sip_password, is_active, created_at, updated_at) \
@@ -58,6 +60,7 @@ impl Store {
         let mut stored = Vec::with_capacity(rows.len());
         on_writer!(self, |pool| {
             let mut tx = pool.begin().await?;
+            tx.hold_pages(Paged::UserMappings, app_id).await?;
             for mut row in rows {
                 let seq: i64 = sqlx::query_scalar(INSERT)
                     .bind(app_id)
@@ -117,7 +120,8 @@ impl Store {
         Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(app_id).bind(app_user_id).fetch_optional(pool).await)?)
     }
 
-    /// Up to `limit` mappings created after the cursor `after_seq`, in creation order.
+    /// Up to `limit` mappings created after the cursor `after_seq`, in creation order. A mapping
+    /// committed later has a higher `seq` than every one returned: paging never skips a row.
     pub async fn list_user_mappings(
         &self,
         app_id: &str,
@@ -125,11 +129,11 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<UserMappingRow>> {
         let sql = format!("SELECT {COLUMNS} FROM user_mappings WHERE app_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
-        Ok(on_reader!(self, |pool| sqlx::query_as(&sql)
+        Ok(on_page_reader!(self, Paged::UserMappings, app_id, |conn| sqlx::query_as(&sql)
             .bind(app_id)
             .bind(after_seq)
             .bind(limit)
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await)?)
     }
 

@@ -171,10 +171,15 @@ impl TestApp {
             vars.remove(*k);
         }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+        // The store waits 5 s for a connection unless the test names its own bound.
+        let acquire_timeout = match overrides.iter().any(|(k, _)| *k == "DATABASE_ACQUIRE_TIMEOUT_MS") {
+            true => config.database_acquire_timeout,
+            false => std::time::Duration::from_secs(5),
+        };
         #[cfg(feature = "pg-tests")]
-        let (store, raw, schema) = fresh_store(&config).await;
+        let (store, raw, schema) = fresh_store(&config, acquire_timeout).await;
         #[cfg(not(feature = "pg-tests"))]
-        let (store, raw) = fresh_store(&config).await;
+        let (store, raw) = fresh_store(&config, acquire_timeout).await;
         let (state, outbox) = AppState::new(store, config);
         Self {
             router: router(state.clone()),
@@ -214,6 +219,19 @@ impl TestApp {
         let mut conn = sqlx::PgConnection::connect_with(&self.raw).await.expect("raw postgres connection");
         sqlx::query("BEGIN").execute(&mut conn).await.expect("begin");
         sqlx::query(&format!("LOCK TABLE {table} IN EXCLUSIVE MODE")).execute(&mut conn).await.expect("lock");
+        conn
+    }
+
+    /// Runs `sql` in a transaction of its own, behind the store's back, and leaves it open: a
+    /// writer that has not committed yet. [`release`] rolls it back.
+    pub async fn uncommitted(&self, sql: &str) -> RawConnection {
+        use sqlx::Connection;
+        #[cfg(not(feature = "pg-tests"))]
+        let mut conn = sqlx::SqliteConnection::connect(&self.raw).await.expect("raw sqlite connection");
+        #[cfg(feature = "pg-tests")]
+        let mut conn = sqlx::PgConnection::connect_with(&self.raw).await.expect("raw postgres connection");
+        sqlx::query("BEGIN").execute(&mut conn).await.expect("begin");
+        sqlx::query(sql).execute(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         conn
     }
 
@@ -360,6 +378,19 @@ impl TestApp {
     }
 }
 
+/// A connection of the test's own to its database, beside the store's pools.
+#[cfg(not(feature = "pg-tests"))]
+pub type RawConnection = sqlx::SqliteConnection;
+#[cfg(feature = "pg-tests")]
+pub type RawConnection = sqlx::PgConnection;
+
+/// Rolls back what [`TestApp::uncommitted`] left open and closes its connection.
+pub async fn release(mut conn: RawConnection) {
+    use sqlx::Connection;
+    sqlx::query("ROLLBACK").execute(&mut conn).await.expect("rollback");
+    conn.close().await.expect("close");
+}
+
 /// The SQLite database URL.
 #[cfg(not(feature = "pg-tests"))]
 type RawDb = String;
@@ -370,9 +401,9 @@ type RawDb = sqlx::postgres::PgConnectOptions;
 
 /// A fresh, migrated store: a SQLite file beside the test.
 #[cfg(not(feature = "pg-tests"))]
-async fn fresh_store(config: &Config) -> (Store, RawDb) {
+async fn fresh_store(config: &Config, acquire_timeout: std::time::Duration) -> (Store, RawDb) {
     let url = config.database_url.expose().to_string();
-    let store = Store::connect(&url, 4, std::time::Duration::from_secs(5)).await.expect("sqlite store");
+    let store = Store::connect(&url, 4, acquire_timeout).await.expect("sqlite store");
     store.migrate().await.expect("migrations");
     (store, url)
 }
@@ -446,7 +477,7 @@ where
 
 /// A fresh, migrated store in a Postgres schema of its own, dropped when the guard is.
 #[cfg(feature = "pg-tests")]
-async fn fresh_store(_config: &Config) -> (Store, RawDb, SchemaGuard) {
+async fn fresh_store(_config: &Config, acquire_timeout: std::time::Duration) -> (Store, RawDb, SchemaGuard) {
     use sqlx::postgres::PgConnectOptions;
     use std::str::FromStr;
     let url = std::env::var("DATABASE_URL").expect("pg-tests needs DATABASE_URL=postgres://...");
@@ -457,8 +488,7 @@ async fn fresh_store(_config: &Config) -> (Store, RawDb, SchemaGuard) {
     sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.expect("create schema");
     admin.close().await;
     let options = PgConnectOptions::from_str(&url).unwrap().options([("search_path", schema.as_str())]);
-    let store =
-        Store::connect_postgres(options.clone(), 4, std::time::Duration::from_secs(5)).await.expect("postgres store");
+    let store = Store::connect_postgres(options.clone(), 4, acquire_timeout).await.expect("postgres store");
     store.migrate().await.expect("migrations");
     (store, options, SchemaGuard { url, schema })
 }

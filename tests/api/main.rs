@@ -18,6 +18,7 @@ mod migrations;
 mod openapi;
 mod outbound;
 mod outbox;
+mod pagination;
 mod process;
 mod receiver;
 mod security;
