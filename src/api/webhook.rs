@@ -53,13 +53,13 @@ pub struct DeliveryBody {
 
 impl DeliveryBody {
     fn new(row: DeliveryRow, offset: chrono::FixedOffset) -> Self {
-        let pending = row.status == DeliveryStatus::Pending.as_str();
+        let pending = row.status == DeliveryStatus::Pending;
         Self {
             delivery_id: row.id,
             event_type: row.event_type,
             url: row.url,
             call_sid: row.call_sid,
-            status: row.status,
+            status: row.status.as_str().to_string(),
             attempts: row.attempts,
             last_response_code: row.last_response_code,
             last_error: row.last_error,

@@ -155,6 +155,15 @@ impl DeliveryStatus {
     }
 }
 
+/// A status read back from storage, where only [`DeliveryStatus::as_str`] values are written.
+impl TryFrom<String> for DeliveryStatus {
+    type Error = FieldError;
+
+    fn try_from(stored: String) -> Result<Self, FieldError> {
+        Self::parse("status", &stored)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,13 +9,13 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::dispatch::Outbox;
-use crate::domain::call::{CallPayload, DeliveryStatus};
+use crate::domain::call::CallPayload;
 use crate::domain::time::{display, now_ms, parse_exotel_time};
 use crate::domain::SettingKey;
 use crate::envelope::{ApiError, Result};
 use crate::exotel::events::{InboundEvent, StatusEvent};
 use crate::exotel::SandboxCallOutcome;
-use crate::store::{AppRow, CallEvent, DeliveryRow, EventDelivery, EventWrite, PassthruTarget, Store};
+use crate::store::{AppRow, CallEvent, EventDelivery, EventWrite, PassthruTarget, QueuedDelivery, Store};
 
 /// Records call events and queues their webhooks. Cheap to clone.
 #[derive(Clone)]
@@ -107,13 +107,11 @@ impl CallEvents {
         };
         let lease_until = if delivery.is_some() { self.outbox.lease_for(&app.id, now) } else { 0 };
         let write = EventWrite { event, delivery, lease_until };
-        let queued = write.delivery.as_ref().map(|d| queued_delivery(&write.event, d));
-        let leased = self.store.record_call_event(write).await?;
-        match queued {
-            Some(delivery) => {
-                let id = delivery.id.clone();
+        match self.store.record_call_event(write).await? {
+            Some(QueuedDelivery { row, leased }) => {
+                let id = row.id.clone();
                 tracing::info!(delivery_id = %id, call_sid = %payload.call_sid, event = event_type, leased, "call event recorded; webhook queued");
-                self.outbox.queued(delivery, leased);
+                self.outbox.queued(row, leased);
                 Ok(Some(id))
             }
             None => {
@@ -121,27 +119,6 @@ impl CallEvents {
                 Ok(None)
             }
         }
-    }
-}
-
-/// The delivery as the dispatcher sees it, just stored: pending, never attempted.
-fn queued_delivery(event: &CallEvent, delivery: &EventDelivery) -> DeliveryRow {
-    DeliveryRow {
-        seq: 0,
-        id: delivery.id.clone(),
-        app_id: event.app_id.clone(),
-        event_type: delivery.event_type.clone(),
-        url: delivery.url.clone(),
-        call_sid: event.call_sid.clone(),
-        payload: event.payload.clone(),
-        status: DeliveryStatus::Pending.as_str().to_string(),
-        attempts: 0,
-        next_attempt_at: event.at,
-        expires_at: delivery.expires_at,
-        last_response_code: None,
-        last_error: String::new(),
-        created_at: event.at,
-        delivered_at: None,
     }
 }
 

@@ -1,12 +1,13 @@
 //! The `call_events` table, written together with the webhook deliveries the events cause. A
 //! call's latest event holds its latest payload.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::FromRow;
 
 use super::pages::Paged;
-use super::{Db, Store, StoreResult};
+use super::{Db, DeliveryRow, Store, StoreResult};
+use crate::domain::call::DeliveryStatus;
 
 /// The latest payload of a call, as JSON text.
 #[derive(Debug, Clone, FromRow)]
@@ -50,6 +51,38 @@ pub struct EventWrite {
     pub lease_until: i64,
 }
 
+/// A delivery just stored with its event: pending, never attempted.
+#[derive(Debug, Clone)]
+pub struct QueuedDelivery {
+    pub row: DeliveryRow,
+    /// Whether it was stored leased to this process, to be sent at once (else a claim finds it).
+    pub leased: bool,
+}
+
+impl QueuedDelivery {
+    /// The row as the insert wrote it: the write's values, and the `seq` and lease the database gave.
+    fn stored(event: &CallEvent, delivery: &EventDelivery, seq: i64, lease_until: i64) -> Self {
+        let row = DeliveryRow {
+            seq,
+            id: delivery.id.clone(),
+            app_id: event.app_id.clone(),
+            event_type: delivery.event_type.clone(),
+            url: delivery.url.clone(),
+            call_sid: event.call_sid.clone(),
+            payload: event.payload.clone(),
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            next_attempt_at: event.at,
+            expires_at: delivery.expires_at,
+            last_response_code: None,
+            last_error: String::new(),
+            created_at: event.at,
+            delivered_at: None,
+        };
+        Self { row, leased: lease_until > 0 }
+    }
+}
+
 const INSERT_EVENT: &str =
     "INSERT INTO call_events (id, app_id, call_sid, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 /// SQLite's insert of a delivery (one writer: no page lock, see [`super::pages`]). The lease is
@@ -61,7 +94,7 @@ const INSERT_DELIVERY: &str =
        CASE WHEN $9 > 0 AND ($5 = '' OR NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
          WHERE e.app_id = $2 AND e.call_sid = $5 AND e.url = $4 AND e.status = 'pending')) THEN $9 ELSE 0 END, \
        $8, NULL, '', $7, $7, NULL) \
-     RETURNING lease_until";
+     RETURNING seq, lease_until";
 
 /// Postgres writes a whole batch in one statement: the input arrives as parallel arrays, and a
 /// data-modifying CTE inserts the events, then the deliveries, in input order so that each
@@ -90,22 +123,22 @@ const INSERT_BATCH_POSTGRES: &str = "WITH input AS ( \
        THEN i.lease_until ELSE 0 END, \
        i.expires_at, NULL, '', i.at, i.at, NULL \
      FROM input i WHERE i.delivery_id IS NOT NULL ORDER BY i.ord \
-     RETURNING id, lease_until";
+     RETURNING id, seq, lease_until";
 
 impl Store {
     /// Records a call event, the call's latest payload and (when there is one) the webhook
     /// delivery, atomically: the delivery exists if and only if the event does. Concurrent events
     /// are written together, one commit for many (see [`crate::batch`]); events of one call are
-    /// written in the order they arrive. Returns whether the delivery was stored leased.
-    pub async fn record_call_event(&self, write: EventWrite) -> StoreResult<bool> {
+    /// written in the order they arrive. Returns the delivery as stored, when there is one.
+    pub async fn record_call_event(&self, write: EventWrite) -> StoreResult<Option<QueuedDelivery>> {
         match &self.batches {
             Some(batches) => batches.event_shard(&write.event).call(write).await?,
-            None => Ok(self.record_call_events(std::slice::from_ref(&write)).await?[0]),
+            None => Ok(self.record_call_events(std::slice::from_ref(&write)).await?.remove(0)),
         }
     }
 
-    /// Writes `writes` in one transaction; for each, whether its delivery was stored leased.
-    pub(super) async fn record_call_events(&self, writes: &[EventWrite]) -> StoreResult<Vec<bool>> {
+    /// Writes `writes` in one transaction; for each, its delivery as stored.
+    pub(super) async fn record_call_events(&self, writes: &[EventWrite]) -> StoreResult<Vec<Option<QueuedDelivery>>> {
         let lease = leases_in_batch(writes);
         match &self.db {
             Db::Postgres(pool) => {
@@ -113,7 +146,7 @@ impl Store {
                 let delivery_text = |pick: fn(&EventDelivery) -> String| {
                     writes.iter().map(|w| w.delivery.as_ref().map(pick)).collect::<Vec<Option<String>>>()
                 };
-                let rows: Vec<(String, i64)> = sqlx::query_as(INSERT_BATCH_POSTGRES)
+                let rows: Vec<(String, i64, i64)> = sqlx::query_as(INSERT_BATCH_POSTGRES)
                     .bind(text(|w| w.event.id.clone()))
                     .bind(text(|w| w.event.app_id.clone()))
                     .bind(text(|w| w.event.call_sid.clone()))
@@ -128,13 +161,20 @@ impl Store {
                     .bind(Paged::Deliveries.lock_key())
                     .fetch_all(pool)
                     .await?;
-                let leased: HashSet<&str> =
-                    rows.iter().filter(|(_, lease)| *lease > 0).map(|(id, _)| id.as_str()).collect();
-                Ok(writes.iter().map(|w| w.delivery.as_ref().is_some_and(|d| leased.contains(d.id.as_str()))).collect())
+                let stored: HashMap<&str, (i64, i64)> =
+                    rows.iter().map(|(id, seq, lease)| (id.as_str(), (*seq, *lease))).collect();
+                Ok(writes
+                    .iter()
+                    .map(|w| {
+                        let delivery = w.delivery.as_ref()?;
+                        let (seq, lease) = stored.get(delivery.id.as_str())?;
+                        Some(QueuedDelivery::stored(&w.event, delivery, *seq, *lease))
+                    })
+                    .collect())
             }
             Db::Sqlite { writer, .. } => {
                 let mut tx = writer.begin().await?;
-                let mut leased = Vec::with_capacity(writes.len());
+                let mut queued = Vec::with_capacity(writes.len());
                 for (write, lease_until) in writes.iter().zip(lease) {
                     let event = &write.event;
                     sqlx::query(INSERT_EVENT)
@@ -146,9 +186,9 @@ impl Store {
                         .bind(event.at)
                         .execute(&mut *tx)
                         .await?;
-                    let lease = match &write.delivery {
+                    let stored = match &write.delivery {
                         Some(delivery) => {
-                            sqlx::query_scalar::<_, i64>(INSERT_DELIVERY)
+                            let (seq, lease) = sqlx::query_as::<_, (i64, i64)>(INSERT_DELIVERY)
                                 .bind(&delivery.id)
                                 .bind(&event.app_id)
                                 .bind(&delivery.event_type)
@@ -159,14 +199,15 @@ impl Store {
                                 .bind(delivery.expires_at)
                                 .bind(lease_until)
                                 .fetch_one(&mut *tx)
-                                .await?
+                                .await?;
+                            Some(QueuedDelivery::stored(event, delivery, seq, lease))
                         }
-                        None => 0,
+                        None => None,
                     };
-                    leased.push(lease > 0);
+                    queued.push(stored);
                 }
                 tx.commit().await?;
-                Ok(leased)
+                Ok(queued)
             }
         }
     }

@@ -2,25 +2,9 @@
 
 use sqlx::FromRow;
 
-use super::pages::{PageWriter, Paged};
+use super::pages::Paged;
 use super::{Db, Store, StoreResult};
 use crate::domain::call::DeliveryStatus;
-
-/// A delivery to queue.
-#[derive(Debug, Clone)]
-pub struct NewDelivery {
-    pub id: String,
-    pub app_id: String,
-    /// The setting the URL came from: `popup`, `incomingCallHangup`, `missedCall` or `callback`.
-    pub event_type: String,
-    pub url: String,
-    pub call_sid: String,
-    /// The JSON body to POST.
-    pub payload: String,
-    /// When a popup stops being worth delivering.
-    pub expires_at: Option<i64>,
-    pub now: i64,
-}
 
 #[derive(Debug, Clone, FromRow)]
 pub struct DeliveryRow {
@@ -31,7 +15,8 @@ pub struct DeliveryRow {
     pub url: String,
     pub call_sid: String,
     pub payload: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub expires_at: Option<i64>,
@@ -43,35 +28,6 @@ pub struct DeliveryRow {
 
 const COLUMNS: &str = "seq, id, app_id, event_type, url, call_sid, payload, status, attempts, next_attempt_at, \
      expires_at, last_response_code, last_error, created_at, delivered_at";
-
-/// Draws a `seq`: run it only after [`PageWriter::hold_pages`] in the same transaction.
-pub(crate) const INSERT: &str =
-    "INSERT INTO webhook_deliveries (id, app_id, event_type, url, call_sid, payload, status, attempts, \
-     next_attempt_at, lease_until, expires_at, last_response_code, last_error, created_at, updated_at, delivered_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, 0, $8, NULL, '', $7, $7, NULL)";
-
-/// Binds a delivery's eight values, in the order of `INSERT`'s placeholders, to a query of either backend.
-macro_rules! bind_delivery {
-    ($query:expr, $delivery:expr) => {{
-        let d: &NewDelivery = $delivery;
-        $query
-            .bind(&d.id)
-            .bind(&d.app_id)
-            .bind(&d.event_type)
-            .bind(&d.url)
-            .bind(&d.call_sid)
-            .bind(&d.payload)
-            .bind(d.now)
-            .bind(d.expires_at)
-    }};
-}
-
-/// The insert of a delivery, ready to run on any executor of either backend.
-macro_rules! insert_delivery_query {
-    ($delivery:expr) => {
-        bind_delivery!(sqlx::query(INSERT), $delivery)
-    };
-}
 
 /// "Still pending", for statements that find their rows by id: spelled as "not finished" so that
 /// the planner looks the ids up in their unique index rather than walking the pending-only
@@ -92,13 +48,6 @@ pub struct AppRoom {
     pub idle: i64,
 }
 
-impl AppRoom {
-    /// Room for `idle` deliveries of every app.
-    pub fn every_app(idle: i64) -> Self {
-        Self { busy: Vec::new(), idle }
-    }
-}
-
 /// How many candidates a claim reads per delivery it may take: room for other apps' deliveries
 /// behind one app whose room is smaller than its backlog.
 const CLAIM_SCAN_FACTOR: i64 = 4;
@@ -114,17 +63,6 @@ pub struct AttemptRecord {
 }
 
 impl Store {
-    /// Queues a delivery on its own (the dispatcher's retry path and tests; events use `record_call_event`).
-    pub async fn insert_delivery(&self, delivery: &NewDelivery) -> StoreResult<()> {
-        on_writer!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            tx.hold_pages(Paged::Deliveries, &delivery.app_id).await?;
-            insert_delivery_query!(delivery).execute(&mut *tx).await?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
     /// Claims up to `limit` due deliveries until `lease_until`, at most `room.of(app)` of any one
     /// app. A delivery waits while an earlier one for the same call and URL is pending, so a
     /// call's webhooks arrive in order.
@@ -268,11 +206,6 @@ impl Store {
             }
         }
         Ok(())
-    }
-
-    /// Records the outcome of one attempt and releases its lease.
-    pub async fn record_attempt(&self, id: &str, record: &AttemptRecord) -> StoreResult<()> {
-        self.record_attempts(&[(id, record)]).await
     }
 
     /// Marks pending deliveries past their deadline as expired; returns how many.

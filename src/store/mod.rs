@@ -68,9 +68,9 @@ mod tokens;
 mod usermappings;
 
 pub use apps::{AppRow, AppUpdate, PassthruQuery, PassthruTarget};
-pub use calls::{CallEvent, CallRow, EventDelivery, EventWrite};
+pub use calls::{CallEvent, CallRow, EventDelivery, EventWrite, QueuedDelivery};
 pub use customers::CustomerRow;
-pub use deliveries::{AppRoom, AttemptRecord, DeliveryRow, NewDelivery};
+pub use deliveries::{AppRoom, AttemptRecord, DeliveryRow};
 pub use settings::SettingRow;
 pub use tokens::TokenOwner;
 pub use usermappings::UserMappingRow;
@@ -198,7 +198,7 @@ struct Batches {
     tokens: Batcher<(String, i64), StoreResult<Option<TokenOwner>>>,
     passthru: Batcher<PassthruQuery, StoreResult<Option<PassthruTarget>>>,
     /// Event writes, sharded by call: one batch at a time per shard keeps a call's events in order.
-    events: Vec<Batcher<EventWrite, StoreResult<bool>>>,
+    events: Vec<Batcher<EventWrite, StoreResult<Option<QueuedDelivery>>>>,
 }
 
 /// The most requests one batch serves.
@@ -240,7 +240,7 @@ impl Batches {
     }
 
     /// The shard that writes `event`'s call.
-    fn event_shard(&self, event: &CallEvent) -> &Batcher<EventWrite, StoreResult<bool>> {
+    fn event_shard(&self, event: &CallEvent) -> &Batcher<EventWrite, StoreResult<Option<QueuedDelivery>>> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         (&event.app_id, &event.call_sid).hash(&mut hasher);
         &self.events[(hasher.finish() % self.events.len() as u64) as usize]
@@ -268,15 +268,17 @@ impl Store {
     /// Writes a batch of events; when the batch fails, each write is tried on its own, so one bad
     /// write (its app deleted a moment ago) fails alone. When the storage itself is unavailable,
     /// every write fails at once with the batch's error: trying each would only wait again.
-    async fn record_call_events_isolated(&self, writes: &[EventWrite]) -> Vec<StoreResult<bool>> {
+    async fn record_call_events_isolated(&self, writes: &[EventWrite]) -> Vec<StoreResult<Option<QueuedDelivery>>> {
         match self.record_call_events(writes).await {
-            Ok(leased) => leased.into_iter().map(Ok).collect(),
+            Ok(queued) => queued.into_iter().map(Ok).collect(),
             Err(error) if writes.len() == 1 => vec![Err(error)],
             Err(error) if error.unavailable().is_some() => per_request(writes.len(), Err(error)),
             Err(_) => {
                 let mut results = Vec::with_capacity(writes.len());
                 for write in writes {
-                    results.push(self.record_call_events(std::slice::from_ref(write)).await.map(|leased| leased[0]));
+                    results.push(
+                        self.record_call_events(std::slice::from_ref(write)).await.map(|mut queued| queued.remove(0)),
+                    );
                 }
                 results
             }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use integrations_core::crypto::Sealed;
-use integrations_core::store::{CallEvent, EventDelivery, EventWrite, NewDelivery, Store, UserMappingRow};
+use integrations_core::store::{CallEvent, EventDelivery, EventWrite, Store, UserMappingRow};
 
 use crate::helpers::{release, TestApp};
 use crate::store::{app_row, customer};
@@ -227,25 +227,12 @@ async fn a_reader_paging_the_delivery_log_while_events_commit_out_of_order_sees_
          'pending', 0, 1000, 0, NULL, NULL, '', 1000, 1000, NULL)"
     );
     let (writes, reads, id) = (store.clone(), store, app_id.clone());
-    // The first key of a batch is queued as the passthru path does (batched with concurrent
-    // events), the others on their own (`insert_delivery`).
+    // Each key is queued as the passthru path does (batched with concurrent events).
     let write = Arc::new(move |keys: Vec<String>| -> Boxed<()> {
         let (store, app_id) = (writes.clone(), app_id.clone());
         Box::pin(async move {
-            let (first, rest) = keys.split_first().expect("a key");
-            store.record_call_event(event_with_delivery(&app_id, first)).await.expect("event recorded");
-            for key in rest {
-                let delivery = NewDelivery {
-                    id: key.clone(),
-                    app_id: app_id.clone(),
-                    event_type: "missedCall".to_string(),
-                    url: "https://crm.example/hook".to_string(),
-                    call_sid: format!("call-{key}"),
-                    payload: "{}".to_string(),
-                    expires_at: None,
-                    now: 1_000,
-                };
-                store.insert_delivery(&delivery).await.expect("delivery queued");
+            for key in keys {
+                store.record_call_event(event_with_delivery(&app_id, &key)).await.expect("event recorded");
             }
         })
     });

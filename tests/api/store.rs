@@ -340,17 +340,45 @@ async fn the_store_answers_a_ping_until_closed() {
     assert!(store.ping().await.is_err());
 }
 
-fn delivery(id: &str, call_sid: &str, now: i64) -> integrations_core::store::NewDelivery {
-    integrations_core::store::NewDelivery {
-        id: id.to_string(),
-        app_id: "a1".to_string(),
-        event_type: "missedCall".to_string(),
-        url: "https://crm.example.com/hook".to_string(),
-        call_sid: call_sid.to_string(),
-        payload: "{}".to_string(),
-        expires_at: None,
-        now,
-    }
+/// Queues a delivery of app `a1` as an event does, unleased (for a claim to find).
+async fn queue_delivery(store: &integrations_core::store::Store, id: &str, call_sid: &str, now: i64) {
+    let write = EventWrite {
+        event: CallEvent {
+            id: format!("event-{id}"),
+            app_id: "a1".to_string(),
+            call_sid: call_sid.to_string(),
+            event_type: "missedCall".to_string(),
+            payload: "{}".to_string(),
+            at: now,
+        },
+        delivery: Some(EventDelivery {
+            id: id.to_string(),
+            event_type: "missedCall".to_string(),
+            url: "https://crm.example.com/hook".to_string(),
+            expires_at: None,
+        }),
+        lease_until: 0,
+    };
+    store.record_call_event(write).await.unwrap().expect("the delivery is queued");
+}
+
+/// Records one attempt's outcome.
+async fn record_attempt(
+    store: &integrations_core::store::Store,
+    id: &str,
+    record: integrations_core::store::AttemptRecord,
+) {
+    store.record_attempts(&[(id, &record)]).await.unwrap();
+}
+
+/// Room for `idle` deliveries of every app.
+fn every_app(idle: i64) -> AppRoom {
+    AppRoom { busy: Vec::new(), idle }
+}
+
+/// Queues an event's delivery; whether it was stored leased.
+async fn leased(store: &integrations_core::store::Store, write: EventWrite) -> bool {
+    store.record_call_event(write).await.unwrap().expect("the event has a delivery").leased
 }
 
 fn finished(
@@ -371,10 +399,10 @@ async fn purging_removes_only_finished_deliveries_older_than_the_cutoff() {
     use integrations_core::domain::call::DeliveryStatus;
     let (_app, store) = seeded().await;
     for (id, sid) in [("old-done", "c1"), ("new-done", "c2"), ("old-pending", "c3")] {
-        store.insert_delivery(&delivery(id, sid, 1_000)).await.unwrap();
+        queue_delivery(&store, id, sid, 1_000).await;
     }
-    store.record_attempt("old-done", &finished(DeliveryStatus::Delivered, 2_000)).await.unwrap();
-    store.record_attempt("new-done", &finished(DeliveryStatus::Dead, 9_000)).await.unwrap();
+    record_attempt(&store, "old-done", finished(DeliveryStatus::Delivered, 2_000)).await;
+    record_attempt(&store, "new-done", finished(DeliveryStatus::Dead, 9_000)).await;
 
     let purged = store.purge_finished_deliveries(5_000).await.unwrap();
 
@@ -387,25 +415,22 @@ async fn purging_removes_only_finished_deliveries_older_than_the_cutoff() {
 #[tokio::test]
 async fn a_later_delivery_for_the_same_call_and_url_is_not_claimed_while_an_earlier_one_is_pending() {
     let (_app, store) = seeded().await;
-    store.insert_delivery(&delivery("first", "call-1", 1_000)).await.unwrap();
-    store.insert_delivery(&delivery("second", "call-1", 1_000)).await.unwrap();
-    store.insert_delivery(&delivery("other", "call-2", 1_000)).await.unwrap();
+    queue_delivery(&store, "first", "call-1", 1_000).await;
+    queue_delivery(&store, "second", "call-1", 1_000).await;
+    queue_delivery(&store, "other", "call-2", 1_000).await;
 
-    let claimed = claimed_ids(&store, 2_000, 60_000, 10, &AppRoom::every_app(10)).await;
+    let claimed = claimed_ids(&store, 2_000, 60_000, 10, &every_app(10)).await;
     assert_eq!(claimed, ["first", "other"]);
     assert!(
-        claimed_ids(&store, 2_000, 60_000, 10, &AppRoom::every_app(10)).await.is_empty(),
+        claimed_ids(&store, 2_000, 60_000, 10, &every_app(10)).await.is_empty(),
         "leased rows are not claimed twice"
     );
 
-    store
-        .record_attempt("first", &finished(integrations_core::domain::call::DeliveryStatus::Delivered, 3_000))
-        .await
-        .unwrap();
-    let next = claimed_ids(&store, 3_000, 60_000, 10, &AppRoom::every_app(10)).await;
+    record_attempt(&store, "first", finished(integrations_core::domain::call::DeliveryStatus::Delivered, 3_000)).await;
+    let next = claimed_ids(&store, 3_000, 60_000, 10, &every_app(10)).await;
     assert_eq!(next, ["second"]);
     // A lease that ran out (its worker died) makes the row claimable again.
-    let again = claimed_ids(&store, 70_000, 130_000, 10, &AppRoom::every_app(10)).await;
+    let again = claimed_ids(&store, 70_000, 130_000, 10, &every_app(10)).await;
     assert_eq!(again, ["second", "other"]);
 }
 
@@ -481,17 +506,14 @@ async fn a_delivery_is_stored_leased_only_when_nothing_earlier_of_its_call_and_u
     let hook = Some("https://crm.example/hook");
     let other_hook = Some("https://crm.example/other");
 
-    assert!(store.record_call_event(event_write("a1", "call-1", 1, hook, 50_000)).await.unwrap(), "first of its call");
-    assert!(
-        !store.record_call_event(event_write("a1", "call-1", 2, hook, 50_000)).await.unwrap(),
-        "waits behind the first"
-    );
-    assert!(store.record_call_event(event_write("a1", "call-1", 3, other_hook, 50_000)).await.unwrap(), "another URL");
-    assert!(store.record_call_event(event_write("a1", "", 4, hook, 50_000)).await.unwrap(), "no call to keep in order");
-    assert!(!store.record_call_event(event_write("a1", "call-2", 5, hook, 0)).await.unwrap(), "no lease asked for");
+    assert!(leased(&store, event_write("a1", "call-1", 1, hook, 50_000)).await, "first of its call");
+    assert!(!leased(&store, event_write("a1", "call-1", 2, hook, 50_000)).await, "waits behind the first");
+    assert!(leased(&store, event_write("a1", "call-1", 3, other_hook, 50_000)).await, "another URL");
+    assert!(leased(&store, event_write("a1", "", 4, hook, 50_000)).await, "no call to keep in order");
+    assert!(!leased(&store, event_write("a1", "call-2", 5, hook, 0)).await, "no lease asked for");
 
     assert_eq!(store.find_call("a1", "call-1").await.unwrap().unwrap().payload, r#"{"CallSid":"call-1","n":3}"#);
-    let claimed = claimed_ids(&store, 2_000, 60_000, 10, &AppRoom::every_app(10)).await;
+    let claimed = claimed_ids(&store, 2_000, 60_000, 10, &every_app(10)).await;
     assert_eq!(claimed, ["msg-call-2-5"], "leased rows are not claimed, and the second of call-1 still waits");
 }
 
@@ -547,7 +569,7 @@ async fn concurrent_claims_never_take_the_same_delivery() {
     let mut claims = tokio::task::JoinSet::new();
     for _ in 0..6 {
         let store = store.clone();
-        claims.spawn(async move { store.claim_due_deliveries(2_000, 60_000, 20, &AppRoom::every_app(100)).await });
+        claims.spawn(async move { store.claim_due_deliveries(2_000, 60_000, 20, &every_app(100)).await });
     }
     let mut taken = Vec::new();
     while let Some(done) = claims.join_next().await {
@@ -555,7 +577,7 @@ async fn concurrent_claims_never_take_the_same_delivery() {
     }
 
     // A claim that loses a race for a row leaves it: whatever the racing claims left is still there.
-    taken.extend(claimed_ids(&store, 2_000, 60_000, 100, &AppRoom::every_app(100)).await);
+    taken.extend(claimed_ids(&store, 2_000, 60_000, 100, &every_app(100)).await);
     let distinct: std::collections::HashSet<&String> = taken.iter().collect();
     assert_eq!(distinct.len(), taken.len(), "a delivery was claimed twice: {taken:?}");
     assert_eq!(taken.len(), 60, "every delivery was claimed once");
@@ -565,11 +587,11 @@ async fn concurrent_claims_never_take_the_same_delivery() {
 async fn released_leases_are_claimed_again_at_once() {
     let (_app, store) = seeded().await;
     store.record_call_event(event_write("a1", "call-1", 1, Some("https://crm.example/hook"), 90_000)).await.unwrap();
-    assert!(claimed_ids(&store, 2_000, 60_000, 10, &AppRoom::every_app(10)).await.is_empty());
+    assert!(claimed_ids(&store, 2_000, 60_000, 10, &every_app(10)).await.is_empty());
 
     store.release_leases(&["msg-call-1-1".to_string()]).await.unwrap();
 
-    let claimed = claimed_ids(&store, 2_000, 60_000, 10, &AppRoom::every_app(10)).await;
+    let claimed = claimed_ids(&store, 2_000, 60_000, 10, &every_app(10)).await;
     assert_eq!(claimed, ["msg-call-1-1"]);
 }
 
