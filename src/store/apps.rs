@@ -203,12 +203,6 @@ impl Store {
     /// Deletes the app and, by cascade, its settings, users, calls and tokens.
     pub async fn delete_app(&self, customer_id: &str, app_id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM apps WHERE customer_id = $1 AND id = $2";
-        let done = on_writer!(self, |pool| sqlx::query(sql)
-            .bind(customer_id)
-            .bind(app_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(done > 0)
+        Ok(self.write_with(sql, &[customer_id, app_id]).await? > 0)
     }
 }

@@ -51,9 +51,6 @@ impl Store {
 
     /// Deletes the customer and, by cascade, everything it owns. False when there was no such customer.
     pub async fn delete_customer(&self, customer_id: &str) -> StoreResult<bool> {
-        let sql = "DELETE FROM customers WHERE id = $1";
-        let done =
-            on_writer!(self, |pool| sqlx::query(sql).bind(customer_id).execute(pool).await.map(|r| r.rows_affected()))?;
-        Ok(done > 0)
+        Ok(self.write_with("DELETE FROM customers WHERE id = $1", &[customer_id]).await? > 0)
     }
 }

@@ -406,6 +406,17 @@ impl Store {
         Ok(())
     }
 
+    /// Runs a write whose parameters are all text (ids, keys), in order; how many rows it changed.
+    pub(super) async fn write_with(&self, sql: &str, params: &[&str]) -> StoreResult<u64> {
+        Ok(on_writer!(self, |pool| {
+            let mut query = sqlx::query(sql);
+            for param in params {
+                query = query.bind(*param);
+            }
+            query.execute(pool).await.map(|r| r.rows_affected())
+        })?)
+    }
+
     /// One small committed write, for readiness checks: fails while writes fail (a full disk, a
     /// read-only or unreachable database).
     pub async fn probe_write(&self, now: i64) -> StoreResult<()> {

@@ -39,12 +39,6 @@ impl Store {
 
     pub async fn delete_setting(&self, app_id: &str, key: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM app_settings WHERE app_id = $1 AND key = $2";
-        let done = on_writer!(self, |pool| sqlx::query(sql)
-            .bind(app_id)
-            .bind(key)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(done > 0)
+        Ok(self.write_with(sql, &[app_id, key]).await? > 0)
     }
 }

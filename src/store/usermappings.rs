@@ -160,18 +160,11 @@ impl Store {
 
     /// Deletes every mapping of the app; returns how many.
     pub async fn delete_user_mappings(&self, app_id: &str) -> StoreResult<u64> {
-        let sql = "DELETE FROM user_mappings WHERE app_id = $1";
-        Ok(on_writer!(self, |pool| sqlx::query(sql).bind(app_id).execute(pool).await.map(|r| r.rows_affected()))?)
+        self.write_with("DELETE FROM user_mappings WHERE app_id = $1", &[app_id]).await
     }
 
     pub async fn delete_user_mapping(&self, app_id: &str, app_user_id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM user_mappings WHERE app_id = $1 AND app_user_id = $2";
-        let done = on_writer!(self, |pool| sqlx::query(sql)
-            .bind(app_id)
-            .bind(app_user_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(done > 0)
+        Ok(self.write_with(sql, &[app_id, app_user_id]).await? > 0)
     }
 }
