@@ -31,9 +31,6 @@ use crate::domain::call::{CallPayload, DeliveryStatus, InboundType};
 use crate::domain::SettingKey;
 use crate::state::AppState;
 
-/// Where the API routes are nested.
-pub const BASE_PATH: &str = "/v2/integrations";
-
 /// The security schemes: every token travels in `Authorization`, raw (as the SDK sends it) or as `Bearer <token>`.
 pub const CUSTOMER_TOKEN: &str = "customer_token";
 pub const APP_TOKEN: &str = "app_token";
@@ -78,7 +75,7 @@ impl Serialize for Webhooks {
 /// The whole document, built from the handlers' attributes.
 pub fn document() -> Document {
     let (_, mut api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
-        .nest(BASE_PATH, super::documented_routes())
+        .nest(super::BASE_PATH, super::documented_routes())
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
