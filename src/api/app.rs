@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::auth::{wrong_kind, AnyAuth, AppAuth, CustomerAuth};
 use super::extract::parse_json_value;
-use super::openapi::{examples, AppEnvelope, AppOrAppsEnvelope, CreatedAppEnvelope, ErrorEnvelope, StringEnvelope};
+use super::openapi::examples;
+use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
 use crate::crypto::SecretField;
 use crate::domain::time::{display, now_ms};
@@ -235,6 +236,15 @@ pub enum AppEntity {
 pub enum AppOrApps {
     One(AppBody),
     Many(Vec<AppBody>),
+}
+
+envelopes! {
+    /// A success envelope whose `Data` is the newly created app, secrets included.
+    CreatedAppEnvelope => CreatedAppBody;
+    /// A success envelope whose `Data` is the public app object.
+    AppEnvelope => AppBody;
+    /// A success envelope whose `Data` is one app (app token) or the customer's apps (customer token).
+    AppOrAppsEnvelope => AppOrApps;
 }
 
 /// Get the app, or the customer's apps

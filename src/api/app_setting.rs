@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::AppAuth;
-use super::openapi::{examples, ErrorEnvelope, SettingEnvelope, SettingOrSettingsEnvelope, StringEnvelope};
+use super::openapi::examples;
+use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
 use crate::domain::time::now_ms;
 use crate::domain::{FieldError, SettingKey, SettingValue};
@@ -111,6 +112,13 @@ pub async fn set(
 pub enum SettingOrSettings {
     One(SettingBody),
     Many(Vec<SettingBody>),
+}
+
+envelopes! {
+    /// A success envelope whose `Data` is one app setting.
+    SettingEnvelope => SettingBody;
+    /// A success envelope whose `Data` is one setting (`?key=`) or all of them.
+    SettingOrSettingsEnvelope => SettingOrSettings;
 }
 
 /// Get app settings

@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::auth::{record_app_in_span, AppAuth};
 use super::extract::{form_pairs, PathParam, RawBody, FORM_FIELD, QUERY_PARAMETER};
-use super::openapi::{examples, CallPayloadEnvelope, ErrorEnvelope, StringEnvelope};
+use super::openapi::examples;
+use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
 use crate::domain::call::{CallPayload, InboundType};
 use crate::domain::time::now_ms;
@@ -145,6 +146,11 @@ pub async fn inbound(
     })
     .await?;
     Ok(Success("Success"))
+}
+
+envelopes! {
+    /// A success envelope whose `Data` is a call payload.
+    CallPayloadEnvelope => CallPayload;
 }
 
 /// `GET /call/{CallSid}`: the latest payload of one of the app's calls.

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{AdminAuth, CustomerAuth};
-use super::openapi::{examples, CustomerEnvelope, ErrorEnvelope, StringEnvelope};
+use super::openapi::examples;
+use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
 use super::JsonBody;
 use crate::crypto::MasterKey;
 use crate::domain::time::display;
@@ -69,6 +70,11 @@ impl CustomerBody {
             deleted_at: false,
         }
     }
+}
+
+envelopes! {
+    /// A success envelope whose `Data` is the customer object.
+    CustomerEnvelope => CustomerBody;
 }
 
 /// Opens a stored customer's secret for display.

@@ -5,8 +5,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::AppAuth;
-use super::openapi::{examples, ErrorEnvelope, MappingEnvelope};
-use super::usermapping::MappingBody;
+use super::openapi::examples;
+use super::openapi::schemas::ErrorEnvelope;
+use super::usermapping::{MappingBody, MappingEnvelope};
 use super::JsonBody;
 use crate::domain::time::now_ms;
 use crate::domain::{non_empty, DeviceKind};

@@ -5,7 +5,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::mint_token;
-use super::openapi::{examples, ErrorEnvelope, StringEnvelope};
+use super::openapi::examples;
+use super::openapi::schemas::{ErrorEnvelope, StringEnvelope};
 use super::{ClientAddr, JsonBody};
 use crate::crypto::{constant_time_eq, SecretField};
 use crate::domain::non_empty;

@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 
 use super::auth::AppAuth;
 use super::extract::{parse_json_value, raw_query_param, PathParam};
-use super::openapi::{examples, ErrorEnvelope, MappingListEnvelope, MappingOrPageEnvelope, StringEnvelope};
+use super::openapi::examples;
+use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
 use super::pagination::PageRequest;
 use super::JsonBody;
 use crate::crypto::{sdk_sip_secret, MasterKey, Sealed, SecretField};
@@ -337,6 +338,15 @@ pub struct MappingPage {
 pub enum MappingOrPage {
     One(Box<MappingBody>),
     Page(MappingPage),
+}
+
+envelopes! {
+    /// A success envelope whose `Data` is one user mapping.
+    MappingEnvelope => MappingBody;
+    /// A success envelope whose `Data` is the user mappings just created.
+    MappingListEnvelope => Vec<MappingBody>;
+    /// A success envelope whose `Data` is one user mapping (`?user_id=`) or a page of them.
+    MappingOrPageEnvelope => MappingOrPage;
 }
 
 /// Get users

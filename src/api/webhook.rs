@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 
 use super::auth::AppAuth;
 use super::extract::{raw_query_param, PathParam};
-use super::openapi::{examples, DeliveryEnvelope, DeliveryPageEnvelope, ErrorEnvelope};
+use super::openapi::examples;
+use super::openapi::schemas::{envelopes, ErrorEnvelope};
 use super::pagination::PageRequest;
 use crate::domain::call::DeliveryStatus;
 use crate::domain::time::{display, now_ms};
@@ -81,6 +82,13 @@ pub struct DeliveryPage {
     /// The cursor of the last delivery returned (pass it as `last_value` for the next page); `""` on the last page.
     #[serde(rename = "LastEvaluatedValue")]
     last_evaluated_value: String,
+}
+
+envelopes! {
+    /// A success envelope whose `Data` is a page of the delivery log.
+    DeliveryPageEnvelope => DeliveryPage;
+    /// A success envelope whose `Data` is one webhook delivery.
+    DeliveryEnvelope => DeliveryBody;
 }
 
 /// List webhook deliveries
