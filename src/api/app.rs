@@ -159,10 +159,6 @@ fn required_bool(field: &str, value: Option<bool>) -> Result<bool, FieldError> {
         (status = 200, description = "App created, secrets included.", body = CreatedAppEnvelope,
             example = json!(examples::app_created())),
         (status = 400, description = "Malformed JSON, or a field missing or invalid (e.g. an unknown `ExotelDomain`).", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not a customer token.", body = ErrorEnvelope),
-        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn create(
@@ -266,8 +262,6 @@ envelopes! {
             )),
         (status = 400, description = "`entity` is neither `app` nor `customer`.", body = ErrorEnvelope),
         (status = 401, description = "Missing, unknown or expired token, or a token of the other kind than `entity`.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn get(
@@ -306,11 +300,7 @@ pub async fn get(
     responses(
         (status = 200, description = "The updated app.", body = AppEnvelope, example = json!(examples::app_response())),
         (status = 400, description = "Malformed JSON, no field sent, a field invalid, or a field `PUT /app` cannot change (`AppSecret`, `ExotelAccountSid`, any other name), named in the message.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "The app is gone.", body = ErrorEnvelope),
-        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn update(
@@ -385,10 +375,7 @@ fn refuse_unchangeable(fields: &serde_json::Map<String, serde_json::Value>) -> R
     responses(
         (status = 200, description = "Deleted: `Data` is `Deleted Successfully`.", body = StringEnvelope,
             example = json!(examples::app_deleted())),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "The app is already gone.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn delete(State(state): State<AppState>, AppAuth(app): AppAuth) -> Result<Success<&'static str>> {

@@ -124,9 +124,6 @@ pub struct InboundParams {
             example = json!(examples::inbound_response())),
         (status = 400, description = "`type` missing or not one of popup, incomingcallhungup, missedcall; a parameter, the path or a form field not valid UTF-8 or holding a NUL byte; or a `CallSid` longer than 128 bytes.", body = ErrorEnvelope),
         (status = 404, description = "No app with that id.", body = ErrorEnvelope),
-        (status = 413, description = "`POST` body larger than 1 MiB.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn inbound(
@@ -166,10 +163,7 @@ envelopes! {
     responses(
         (status = 200, description = "The latest call payload.", body = CallPayloadEnvelope, example = json!(examples::call_response())),
         (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No call with that `CallSid` in this app.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn get(
@@ -219,12 +213,8 @@ pub struct OutboundRequest {
         (status = 200, description = "The call payload: `Direction` `outbound`, `CallState` `active`, `CallStatus` `\"\"`, `CallDetail` null.",
             body = CallPayloadEnvelope),
         (status = 400, description = "Malformed JSON, `to` or `user_id` missing or invalid, the user has no SIP id, or the app is not active.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No user with that `user_id` in this app, or `app_id`/`customer_id` not the token's.", body = ErrorEnvelope),
-        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
         (status = "4XX", description = "Exotel refused the call: Exotel's own 4xx status, `Error` its error JSON as text.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
         (status = 502, description = "Exotel is unreachable or answered 5xx.", body = ErrorEnvelope),
     )
 )]
@@ -326,9 +316,6 @@ pub struct CallbackQuery {
         (status = 400, description = "Malformed JSON, or the event names no call (`call_details.sid` or `CallSid`) or one longer than 128 bytes; or text (path, field) not valid UTF-8 or holding a NUL byte.", body = ErrorEnvelope),
         (status = 401, description = "`ref` or `sig` missing, or the signature is not valid.", body = ErrorEnvelope),
         (status = 404, description = "No app with that id.", body = ErrorEnvelope),
-        (status = 413, description = "Body larger than 1 MiB.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn status_callback(

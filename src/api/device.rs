@@ -68,12 +68,8 @@ fn device_id(user: &UserMappingRow, kind: DeviceKind) -> Result<&str> {
             example = json!(examples::device_response())),
         (status = 400, description = "Malformed JSON, `UserId` missing, an unknown `DeviceName`, neither field sent, \
             or the user has no such device (e.g. `phone` for a user without `AgentNumber`).", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No user with that `UserId` in this app.", body = ErrorEnvelope),
-        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
         (status = "4XX", description = "Exotel refused the switch: Exotel's own 4xx status, `Error` its error JSON as text.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
         (status = 502, description = "Exotel is unreachable or answered 5xx.", body = ErrorEnvelope),
     )
 )]

@@ -239,12 +239,8 @@ fn parse_batch(body: Value, app: &AppRow) -> Result<Vec<ValidMapping>> {
         (status = 200, description = "The mapping objects, in the order sent.", body = MappingListEnvelope,
             example = json!(examples::usermappings_created())),
         (status = 400, description = "Malformed JSON, an empty or oversized batch, or an invalid user (named by index and field).", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 409, description = "An `AppUserId` is already mapped in this app, or appears twice in the batch.", body = ErrorEnvelope),
-        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
         (status = "4XX", description = "Exotel refused to provision a user: Exotel's own 4xx status, `Error` its error JSON as text.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
         (status = 502, description = "Exotel is unreachable or answered 5xx.", body = ErrorEnvelope),
     )
 )]
@@ -371,10 +367,7 @@ envelopes! {
                 ("page" = (summary = "A page", value = json!(examples::usermapping_page()))),
             )),
         (status = 400, description = "`user_id` empty or not UTF-8, or `last_value`/`page_size` out of range.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No user with that `user_id` in this app.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn get(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri) -> Result<Success<MappingOrPage>> {
@@ -414,9 +407,6 @@ pub async fn get(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri)
     responses(
         (status = 200, description = "Deleted: `Data` is `Deleted Successfuly` (sic, as the seed).", body = StringEnvelope,
             example = json!(examples::usermappings_deleted())),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn delete_all(State(state): State<AppState>, AppAuth(app): AppAuth) -> Result<Success<&'static str>> {
@@ -439,10 +429,7 @@ pub async fn delete_all(State(state): State<AppState>, AppAuth(app): AppAuth) ->
         (status = 200, description = "Deleted: `Data` is `Deleted Successfuly` (sic, as the seed).", body = StringEnvelope,
             example = json!(examples::usermappings_deleted())),
         (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No user with that `AppUserId` in this app.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn delete_one(

@@ -108,9 +108,6 @@ envelopes! {
     responses(
         (status = 200, description = "A page of the delivery log.", body = DeliveryPageEnvelope, example = json!(examples::deliveries_response())),
         (status = 400, description = "An unknown `status`, or `last_value`/`page_size` out of range.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn list(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri) -> Result<Success<DeliveryPage>> {
@@ -140,11 +137,8 @@ pub async fn list(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri
     responses(
         (status = 200, description = "The delivery, pending again.", body = DeliveryEnvelope, example = json!(examples::delivery_retried())),
         (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No delivery with that id for this app.", body = ErrorEnvelope),
         (status = 409, description = "The delivery is still pending.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn retry(

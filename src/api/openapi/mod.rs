@@ -122,14 +122,15 @@ pub async fn serve() -> impl IntoResponse {
         (name = "webhooks", description = "What the server POSTs to an app's webhook URLs (the `webhooks` section): \
             a `CallPayload` signed with the Standard Webhooks headers."),
     ),
-    // Schemas that only query parameters name (parameters do not register their schemas).
+    // Schemas no handler's `responses` names: the failure envelope of the shared answers, and those
+    // only query parameters name (parameters do not register their schemas).
     components(schemas(ErrorEnvelope, AppEntity, SettingKey, DeliveryStatus, InboundType)),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;
 
 /// What every operation shares, whatever its handler: a unique id, `security: []` on the public
-/// ones, the answers the middleware may give, and the request-id header on every response.
+/// ones, the shared answers, and the request-id header on every response.
 fn finish(doc: &mut OpenApi) {
     set_call_payload_example(doc);
     let request_id_header = HeaderBuilder::new()
@@ -156,11 +157,13 @@ fn finish(doc: &mut OpenApi) {
                     operation.operation_id = Some(format!("{id}_{method}"));
                 }
             }
-            // Only the POST of such a pair reads a body.
+            // The handler reads a body whatever the method (a body too large is a 413 on a GET too),
+            // but only the POST of such a pair documents one.
+            let reads_body = operation.request_body.is_some();
             if method == "get" {
                 operation.request_body = None;
             }
-            shared_responses::add(operation);
+            shared_responses::add(operation, reads_body);
             for response in operation.responses.responses.values_mut() {
                 if let RefOr::T(response) = response {
                     response.headers.insert("X-Request-Id".to_string(), request_id_header.clone());
