@@ -11,6 +11,7 @@ use super::auth::{record_app_in_span, AppAuth};
 use super::extract::{form_pairs, PathParam, RawBody, FORM_FIELD, QUERY_PARAMETER};
 use super::openapi::examples;
 use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
+use super::usermapping::find_user;
 use super::{JsonBody, QueryParams};
 use crate::domain::call::{CallPayload, InboundType};
 use crate::domain::time::now_ms;
@@ -232,11 +233,7 @@ pub async fn outbound(
     if request.customer_id.as_deref().is_some_and(|id| !id.is_empty() && id != app.customer_id) {
         return Err(ApiError::not_found("customer_id is not this token's customer"));
     }
-    let user = state
-        .store
-        .find_user_mapping(&app.id, &user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no user with AppUserId {user_id:?} in this app")))?;
+    let user = find_user(&state.store, &app, &user_id).await?;
     if !app.is_active {
         return Err(ApiError::bad_request("the app is not active: set IsActive true with PUT /app to place calls"));
     }

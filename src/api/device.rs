@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::auth::AppAuth;
 use super::openapi::examples;
 use super::openapi::schemas::ErrorEnvelope;
-use super::usermapping::{MappingBody, MappingEnvelope};
+use super::usermapping::{find_user, user_not_found, MappingBody, MappingEnvelope};
 use super::JsonBody;
 use crate::domain::time::now_ms;
 use crate::domain::{non_empty, DeviceKind};
@@ -80,11 +80,7 @@ pub async fn update(
 ) -> Result<Success<MappingBody>> {
     let user_id = non_empty("UserId", request.user_id, 128)?;
     let device = request.device_name.as_deref().map(|name| DeviceKind::parse("DeviceName", name)).transpose()?;
-    let user = state
-        .store
-        .find_user_mapping(&app.id, &user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no user with AppUserId {user_id:?} in this app")))?;
+    let user = find_user(&state.store, &app, &user_id).await?;
     let upstream = state.exotel.for_app(&app, &state.config.master_key)?;
     let refused = |e| ApiError::upstream(e, Some("Exotel did not switch the device"));
 
@@ -126,7 +122,7 @@ pub async fn update(
         .store
         .set_active_device(&app.id, &user.app_user_id, &active_device_id, now_ms())
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no user with AppUserId {user_id:?} in this app")))?;
+        .ok_or_else(|| user_not_found(&user_id))?;
     tracing::info!(app_id = %app.id, active_device_id = %active_device_id, "device switched");
-    Ok(Success(MappingBody::render(&updated, &state.config.master_key, state.config.display_offset)?))
+    Ok(Success(MappingBody::render(&updated, &state.config)?))
 }

@@ -12,13 +12,14 @@ use super::openapi::examples;
 use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
 use super::pagination::PageRequest;
 use super::JsonBody;
-use crate::crypto::{sdk_sip_secret, MasterKey, Sealed, SecretField};
+use crate::config::Config;
+use crate::crypto::{sdk_sip_secret, Sealed, SecretField};
 use crate::domain::time::{display, now_ms};
 use crate::domain::{non_empty, AppUserId, Email, ExotelUserName, FieldError, PhoneNumber};
 use crate::envelope::{ApiError, Result, Success};
 use crate::exotel::{ExotelApi, NewUser};
 use crate::state::AppState;
-use crate::store::{AppRow, UserMappingRow};
+use crate::store::{AppRow, Store, UserMappingRow};
 
 /// The most users one `POST /usermapping` may register (each is provisioned upstream in turn).
 pub const MAX_BATCH: usize = 100;
@@ -137,11 +138,11 @@ fn sip_row_id(app_id: &str, app_user_id: &str) -> String {
 
 impl MappingBody {
     /// Renders a stored mapping; `SipSecret` is re-encrypted for the SDK with a fresh IV every time.
-    pub fn render(row: &UserMappingRow, key: &MasterKey, offset: chrono::FixedOffset) -> Result<Self> {
+    pub fn render(row: &UserMappingRow, config: &Config) -> Result<Self> {
         let sip_secret = if row.sip_password.0.is_empty() {
             String::new()
         } else {
-            let password = key.open_field(
+            let password = config.master_key.open_field(
                 SecretField::SipPassword,
                 &sip_row_id(&row.app_id, &row.app_user_id),
                 &row.sip_password,
@@ -168,14 +169,24 @@ impl MappingBody {
             sip_secret,
             is_active: row.is_active,
             user_detail: None,
-            created_at: display(row.created_at, offset),
-            updated_at: display(row.updated_at, offset),
+            created_at: display(row.created_at, config.display_offset),
+            updated_at: display(row.updated_at, config.display_offset),
         })
+    }
+
+    fn render_all(rows: &[UserMappingRow], config: &Config) -> Result<Vec<Self>> {
+        rows.iter().map(|row| Self::render(row, config)).collect()
     }
 }
 
-fn render_all(rows: &[UserMappingRow], state: &AppState) -> Result<Vec<MappingBody>> {
-    rows.iter().map(|row| MappingBody::render(row, &state.config.master_key, state.config.display_offset)).collect()
+/// The app's user with this `AppUserId`, or a 404 naming it.
+pub(crate) async fn find_user(store: &Store, app: &AppRow, app_user_id: &str) -> Result<UserMappingRow> {
+    store.find_user_mapping(&app.id, app_user_id).await?.ok_or_else(|| user_not_found(app_user_id))
+}
+
+/// The answer about a user the app does not have.
+pub(crate) fn user_not_found(app_user_id: &str) -> ApiError {
+    ApiError::not_found(format!("no user with AppUserId {app_user_id:?} in this app"))
 }
 
 fn validate(index: usize, user: NewMapping, app: &AppRow) -> Result<ValidMapping, FieldError> {
@@ -312,7 +323,7 @@ pub async fn create(
     }
     let stored = state.store.insert_user_mappings(&app.id, rows).await?;
     tracing::info!(app_id = %app.id, users = stored.len(), "users mapped");
-    Ok(Success(render_all(&stored, &state)?))
+    Ok(Success(MappingBody::render_all(&stored, &state.config)?))
 }
 
 /// `Users`, `PageSize`, `LastEvaluatedValue` (`""` on the last page).
@@ -376,20 +387,15 @@ pub async fn get(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri)
         if user_id.is_empty() {
             return Err(ApiError::bad_request("query parameter user_id must not be empty"));
         }
-        let row = state
-            .store
-            .find_user_mapping(&app.id, &user_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no user with AppUserId {user_id:?} in this app")))?;
-        let body = MappingBody::render(&row, &state.config.master_key, state.config.display_offset)?;
-        return Ok(Success(MappingOrPage::One(Box::new(body))));
+        let row = find_user(&state.store, &app, &user_id).await?;
+        return Ok(Success(MappingOrPage::One(Box::new(MappingBody::render(&row, &state.config)?))));
     }
 
     let page = PageRequest::from_query(&uri)?;
     let rows = state.store.list_user_mappings(&app.id, page.after, page.fetch_limit()).await?;
     let (rows, last_evaluated_value) = page.finish(rows, |row| row.seq);
     Ok(Success(MappingOrPage::Page(MappingPage {
-        users: render_all(&rows, &state)?,
+        users: MappingBody::render_all(&rows, &state.config)?,
         page_size: page.size,
         last_evaluated_value,
     })))
@@ -438,7 +444,7 @@ pub async fn delete_one(
     PathParam(app_user_id): PathParam<String>,
 ) -> Result<Success<&'static str>> {
     if !state.store.delete_user_mapping(&app.id, &app_user_id).await? {
-        return Err(ApiError::not_found(format!("no user with AppUserId {app_user_id:?} in this app")));
+        return Err(user_not_found(&app_user_id));
     }
     tracing::info!(app_id = %app.id, "user mapping deleted");
     Ok(Success("Deleted Successfuly"))
