@@ -10,7 +10,7 @@ use super::auth::AppAuth;
 use super::extract::{parse_json_value, raw_query_param, PathParam};
 use super::openapi::examples;
 use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
-use super::pagination::PageRequest;
+use super::pagination::{PageParams, PageRequest};
 use super::JsonBody;
 use crate::config::Config;
 use crate::crypto::{sdk_sip_secret, Sealed, SecretField};
@@ -368,8 +368,7 @@ envelopes! {
     security(("app_token" = [])),
     params(
         ("user_id" = Option<String>, Query, description = "An `AppUserId`: answer that user only. Percent-decoded only (a `+` stays a `+`)."),
-        ("last_value" = Option<i64>, Query, minimum = 0, description = "The cursor from the previous page's `LastEvaluatedValue`; default 0 (the first page)."),
-        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Users per page, 1 to 100; default 20."),
+        PageParams,
     ),
     responses(
         (status = 200, description = "One user (`?user_id=`) or a page of users.", body = MappingOrPageEnvelope,

@@ -9,7 +9,7 @@ use super::auth::AppAuth;
 use super::extract::{raw_query_param, PathParam};
 use super::openapi::examples;
 use super::openapi::schemas::{envelopes, ErrorEnvelope};
-use super::pagination::PageRequest;
+use super::pagination::{PageParams, PageRequest};
 use crate::domain::call::DeliveryStatus;
 use crate::domain::time::{display, now_ms};
 use crate::envelope::{ApiError, Result, Success};
@@ -102,8 +102,7 @@ envelopes! {
     security(("app_token" = [])),
     params(
         ("status" = Option<DeliveryStatus>, Query, description = "Only deliveries with this status (any case)."),
-        ("last_value" = Option<i64>, Query, minimum = 0, description = "The cursor from the previous page's `LastEvaluatedValue`; default 0 (the first page)."),
-        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Deliveries per page, 1 to 100; default 20."),
+        PageParams,
     ),
     responses(
         (status = 200, description = "A page of the delivery log.", body = DeliveryPageEnvelope, example = json!(examples::deliveries_response())),
