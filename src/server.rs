@@ -29,7 +29,7 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 /// Every route, with the middleware that gives each request its id, envelope and limits.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .nest("/v2/integrations", api::routes())
+        .nest(api::BASE_PATH, api::routes())
         .route("/healthz", get(api::ops::healthz))
         .route("/readyz", get(api::ops::readyz))
         .route("/metrics", get(api::ops::metrics))

@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::auth::{wrong_kind, AnyAuth, AppAuth, CustomerAuth};
 use super::extract::parse_json_value;
-use super::openapi::{examples, AppEnvelope, AppOrAppsEnvelope, CreatedAppEnvelope, ErrorEnvelope, StringEnvelope};
+use super::openapi::examples;
+use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
 use crate::crypto::SecretField;
 use crate::domain::time::{display, now_ms};
@@ -158,10 +159,6 @@ fn required_bool(field: &str, value: Option<bool>) -> Result<bool, FieldError> {
         (status = 200, description = "App created, secrets included.", body = CreatedAppEnvelope,
             example = json!(examples::app_created())),
         (status = 400, description = "Malformed JSON, or a field missing or invalid (e.g. an unknown `ExotelDomain`).", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not a customer token.", body = ErrorEnvelope),
-        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn create(
@@ -237,6 +234,15 @@ pub enum AppOrApps {
     Many(Vec<AppBody>),
 }
 
+envelopes! {
+    /// A success envelope whose `Data` is the newly created app, secrets included.
+    CreatedAppEnvelope => CreatedAppBody;
+    /// A success envelope whose `Data` is the public app object.
+    AppEnvelope => AppBody;
+    /// A success envelope whose `Data` is one app (app token) or the customer's apps (customer token).
+    AppOrAppsEnvelope => AppOrApps;
+}
+
 /// Get the app, or the customer's apps
 ///
 /// With an app token (`?entity=app`): the app. With a customer token (`?entity=customer`): an array
@@ -256,8 +262,6 @@ pub enum AppOrApps {
             )),
         (status = 400, description = "`entity` is neither `app` nor `customer`.", body = ErrorEnvelope),
         (status = 401, description = "Missing, unknown or expired token, or a token of the other kind than `entity`.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn get(
@@ -296,11 +300,7 @@ pub async fn get(
     responses(
         (status = 200, description = "The updated app.", body = AppEnvelope, example = json!(examples::app_response())),
         (status = 400, description = "Malformed JSON, no field sent, a field invalid, or a field `PUT /app` cannot change (`AppSecret`, `ExotelAccountSid`, any other name), named in the message.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "The app is gone.", body = ErrorEnvelope),
-        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn update(
@@ -375,10 +375,7 @@ fn refuse_unchangeable(fields: &serde_json::Map<String, serde_json::Value>) -> R
     responses(
         (status = 200, description = "Deleted: `Data` is `Deleted Successfully`.", body = StringEnvelope,
             example = json!(examples::app_deleted())),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "The app is already gone.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn delete(State(state): State<AppState>, AppAuth(app): AppAuth) -> Result<Success<&'static str>> {

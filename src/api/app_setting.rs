@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::AppAuth;
-use super::openapi::{examples, ErrorEnvelope, SettingEnvelope, SettingOrSettingsEnvelope, StringEnvelope};
+use super::openapi::examples;
+use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
 use crate::domain::time::now_ms;
 use crate::domain::{FieldError, SettingKey, SettingValue};
@@ -85,10 +86,6 @@ fn parse_key(field: &str, key: Option<String>) -> Result<Option<SettingKey>, Fie
     responses(
         (status = 200, description = "The setting as stored.", body = SettingEnvelope, example = json!(examples::setting_response())),
         (status = 400, description = "Malformed JSON, an unknown `Key` (the message names the allowed keys), or a `Value` breaking its key's rule.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
-        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn set(
@@ -113,6 +110,13 @@ pub enum SettingOrSettings {
     Many(Vec<SettingBody>),
 }
 
+envelopes! {
+    /// A success envelope whose `Data` is one app setting.
+    SettingEnvelope => SettingBody;
+    /// A success envelope whose `Data` is one setting (`?key=`) or all of them.
+    SettingOrSettingsEnvelope => SettingOrSettings;
+}
+
 /// Get app settings
 ///
 /// With `?key=K`: that setting (404 if unset). Without: an array of all of them (`[]` when none).
@@ -130,10 +134,7 @@ pub enum SettingOrSettings {
                 ("all" = (summary = "All settings", value = json!(examples::settings_response()))),
             )),
         (status = 400, description = "`key` is not a known setting.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "The setting `key` is not set for this app.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn get(
@@ -169,10 +170,7 @@ pub async fn get(
         (status = 200, description = "Deleted: `Data` is `Deleted Successfully`.", body = StringEnvelope,
             example = json!(examples::setting_deleted())),
         (status = 400, description = "`key` missing or not a known setting.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "The setting `key` is not set for this app.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn delete(

@@ -9,7 +9,9 @@ use uuid::Uuid;
 
 use super::auth::{record_app_in_span, AppAuth};
 use super::extract::{form_pairs, PathParam, RawBody, FORM_FIELD, QUERY_PARAMETER};
-use super::openapi::{examples, CallPayloadEnvelope, ErrorEnvelope, StringEnvelope};
+use super::openapi::examples;
+use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
+use super::usermapping::find_user;
 use super::{JsonBody, QueryParams};
 use crate::domain::call::{CallPayload, InboundType};
 use crate::domain::time::now_ms;
@@ -123,9 +125,6 @@ pub struct InboundParams {
             example = json!(examples::inbound_response())),
         (status = 400, description = "`type` missing or not one of popup, incomingcallhungup, missedcall; a parameter, the path or a form field not valid UTF-8 or holding a NUL byte; or a `CallSid` longer than 128 bytes.", body = ErrorEnvelope),
         (status = 404, description = "No app with that id.", body = ErrorEnvelope),
-        (status = 413, description = "`POST` body larger than 1 MiB.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn inbound(
@@ -147,6 +146,11 @@ pub async fn inbound(
     Ok(Success("Success"))
 }
 
+envelopes! {
+    /// A success envelope whose `Data` is a call payload.
+    CallPayloadEnvelope => CallPayload;
+}
+
 /// `GET /call/{CallSid}`: the latest payload of one of the app's calls.
 #[utoipa::path(
     get,
@@ -160,10 +164,7 @@ pub async fn inbound(
     responses(
         (status = 200, description = "The latest call payload.", body = CallPayloadEnvelope, example = json!(examples::call_response())),
         (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No call with that `CallSid` in this app.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn get(
@@ -213,12 +214,8 @@ pub struct OutboundRequest {
         (status = 200, description = "The call payload: `Direction` `outbound`, `CallState` `active`, `CallStatus` `\"\"`, `CallDetail` null.",
             body = CallPayloadEnvelope),
         (status = 400, description = "Malformed JSON, `to` or `user_id` missing or invalid, the user has no SIP id, or the app is not active.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No user with that `user_id` in this app, or `app_id`/`customer_id` not the token's.", body = ErrorEnvelope),
-        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
         (status = "4XX", description = "Exotel refused the call: Exotel's own 4xx status, `Error` its error JSON as text.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
         (status = 502, description = "Exotel is unreachable or answered 5xx.", body = ErrorEnvelope),
     )
 )]
@@ -236,11 +233,7 @@ pub async fn outbound(
     if request.customer_id.as_deref().is_some_and(|id| !id.is_empty() && id != app.customer_id) {
         return Err(ApiError::not_found("customer_id is not this token's customer"));
     }
-    let user = state
-        .store
-        .find_user_mapping(&app.id, &user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no user with AppUserId {user_id:?} in this app")))?;
+    let user = find_user(&state.store, &app, &user_id).await?;
     if !app.is_active {
         return Err(ApiError::bad_request("the app is not active: set IsActive true with PUT /app to place calls"));
     }
@@ -320,9 +313,6 @@ pub struct CallbackQuery {
         (status = 400, description = "Malformed JSON, or the event names no call (`call_details.sid` or `CallSid`) or one longer than 128 bytes; or text (path, field) not valid UTF-8 or holding a NUL byte.", body = ErrorEnvelope),
         (status = 401, description = "`ref` or `sig` missing, or the signature is not valid.", body = ErrorEnvelope),
         (status = 404, description = "No app with that id.", body = ErrorEnvelope),
-        (status = 413, description = "Body larger than 1 MiB.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn status_callback(

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{AdminAuth, CustomerAuth};
-use super::openapi::{examples, CustomerEnvelope, ErrorEnvelope, StringEnvelope};
+use super::openapi::examples;
+use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
 use super::JsonBody;
 use crate::crypto::MasterKey;
 use crate::domain::time::display;
@@ -71,6 +72,11 @@ impl CustomerBody {
     }
 }
 
+envelopes! {
+    /// A success envelope whose `Data` is the customer object.
+    CustomerEnvelope => CustomerBody;
+}
+
 /// Opens a stored customer's secret for display.
 pub fn customer_body(key: &MasterKey, row: &CustomerRow, offset: chrono::FixedOffset) -> Result<CustomerBody> {
     Ok(CustomerBody::new(row, customers::secret(key, row)?, offset))
@@ -90,10 +96,6 @@ pub fn customer_body(key: &MasterKey, row: &CustomerRow, offset: chrono::FixedOf
     responses(
         (status = 200, description = "Customer created, secret included.", body = CustomerEnvelope),
         (status = 400, description = "Malformed JSON, or `CustomerName` or `Email` missing or invalid.", body = ErrorEnvelope),
-        (status = 401, description = "Missing or wrong admin token, or no `ADMIN_TOKEN` configured.", body = ErrorEnvelope),
-        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn create(
@@ -117,9 +119,6 @@ pub async fn create(
     security(("customer_token" = [])),
     responses(
         (status = 200, description = "The customer.", body = CustomerEnvelope, example = json!(examples::customer_response())),
-        (status = 401, description = "Missing, unknown or expired token, or not a customer token.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn get(State(state): State<AppState>, CustomerAuth(customer): CustomerAuth) -> Result<Success<CustomerBody>> {
@@ -139,10 +138,7 @@ pub async fn get(State(state): State<AppState>, CustomerAuth(customer): Customer
     responses(
         (status = 200, description = "Deleted: `Data` is `Deleted Successfully`.", body = StringEnvelope,
             example = json!(examples::customer_deleted())),
-        (status = 401, description = "Missing, unknown or expired token, or not a customer token.", body = ErrorEnvelope),
         (status = 404, description = "The customer is already gone.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn delete(

@@ -5,8 +5,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::AppAuth;
-use super::openapi::{examples, ErrorEnvelope, MappingEnvelope};
-use super::usermapping::MappingBody;
+use super::openapi::examples;
+use super::openapi::schemas::ErrorEnvelope;
+use super::usermapping::{find_user, user_not_found, MappingBody, MappingEnvelope};
 use super::JsonBody;
 use crate::domain::time::now_ms;
 use crate::domain::{non_empty, DeviceKind};
@@ -67,12 +68,8 @@ fn device_id(user: &UserMappingRow, kind: DeviceKind) -> Result<&str> {
             example = json!(examples::device_response())),
         (status = 400, description = "Malformed JSON, `UserId` missing, an unknown `DeviceName`, neither field sent, \
             or the user has no such device (e.g. `phone` for a user without `AgentNumber`).", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No user with that `UserId` in this app.", body = ErrorEnvelope),
-        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
         (status = "4XX", description = "Exotel refused the switch: Exotel's own 4xx status, `Error` its error JSON as text.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
         (status = 502, description = "Exotel is unreachable or answered 5xx.", body = ErrorEnvelope),
     )
 )]
@@ -83,11 +80,7 @@ pub async fn update(
 ) -> Result<Success<MappingBody>> {
     let user_id = non_empty("UserId", request.user_id, 128)?;
     let device = request.device_name.as_deref().map(|name| DeviceKind::parse("DeviceName", name)).transpose()?;
-    let user = state
-        .store
-        .find_user_mapping(&app.id, &user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no user with AppUserId {user_id:?} in this app")))?;
+    let user = find_user(&state.store, &app, &user_id).await?;
     let upstream = state.exotel.for_app(&app, &state.config.master_key)?;
     let refused = |e| ApiError::upstream(e, Some("Exotel did not switch the device"));
 
@@ -129,7 +122,7 @@ pub async fn update(
         .store
         .set_active_device(&app.id, &user.app_user_id, &active_device_id, now_ms())
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no user with AppUserId {user_id:?} in this app")))?;
+        .ok_or_else(|| user_not_found(&user_id))?;
     tracing::info!(app_id = %app.id, active_device_id = %active_device_id, "device switched");
-    Ok(Success(MappingBody::render(&updated, &state.config.master_key, state.config.display_offset)?))
+    Ok(Success(MappingBody::render(&updated, &state.config)?))
 }

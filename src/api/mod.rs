@@ -22,6 +22,9 @@ pub mod webhook;
 
 pub use extract::{ClientAddr, JsonBody, QueryParams};
 
+/// Where the API routes are nested: the server serves them, and the document lists them, under it.
+pub const BASE_PATH: &str = "/v2/integrations";
+
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 

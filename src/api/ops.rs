@@ -4,7 +4,8 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::openapi::{examples, ErrorEnvelope, HealthEnvelope};
+use super::openapi::examples;
+use super::openapi::schemas::{envelopes, ErrorEnvelope};
 use crate::envelope::{within_storage_bound, ApiError, Result, Success};
 use crate::state::AppState;
 
@@ -13,6 +14,11 @@ pub struct Health {
     /// `ok`.
     #[schema(value_type = String, example = "ok")]
     status: &'static str,
+}
+
+envelopes! {
+    /// A success envelope whose `Data` is the health status.
+    HealthEnvelope => Health;
 }
 
 /// Alive: the process answers.

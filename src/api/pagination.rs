@@ -2,12 +2,26 @@
 //! a page and `LastEvaluatedValue` (`""` on the last page) out.
 
 use axum::http::Uri;
+use utoipa::IntoParams;
 
 use super::extract::raw_query_param;
 use crate::envelope::{ApiError, Result};
 
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 pub const MAX_PAGE_SIZE: i64 = 100;
+
+/// The query parameters of a page, as the document lists them ([`PageRequest::from_query`] reads them).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documentation only
+pub struct PageParams {
+    /// The cursor from the previous page's `LastEvaluatedValue`; default 0 (the first page).
+    #[param(minimum = 0)]
+    last_value: Option<i64>,
+    /// Items per page, 1 to 100; default 20.
+    #[param(minimum = 1, maximum = 100)]
+    page_size: Option<i64>,
+}
 
 /// Which page a client asked for.
 #[derive(Debug, Clone, Copy)]

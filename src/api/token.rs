@@ -5,7 +5,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::mint_token;
-use super::openapi::{examples, ErrorEnvelope, StringEnvelope};
+use super::openapi::examples;
+use super::openapi::schemas::{ErrorEnvelope, StringEnvelope};
 use super::{ClientAddr, JsonBody};
 use crate::crypto::{constant_time_eq, SecretField};
 use crate::domain::non_empty;
@@ -60,11 +61,8 @@ const WRONG_CREDENTIALS: &str = "Id or Secret is wrong for this Entity";
             example = json!(examples::token_response())),
         (status = 400, description = "Malformed JSON, or `Id`, `Secret` or `Entity` missing or invalid.", body = ErrorEnvelope),
         (status = 401, description = "Wrong Id or Secret for this Entity (one message for both).", body = ErrorEnvelope),
-        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
         (status = 429, description = "Too many failed attempts from this client address.", body = ErrorEnvelope,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again."))),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn create(

@@ -8,16 +8,18 @@ use utoipa::ToSchema;
 
 use super::auth::AppAuth;
 use super::extract::{parse_json_value, raw_query_param, PathParam};
-use super::openapi::{examples, ErrorEnvelope, MappingListEnvelope, MappingOrPageEnvelope, StringEnvelope};
-use super::pagination::PageRequest;
+use super::openapi::examples;
+use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
+use super::pagination::{PageParams, PageRequest};
 use super::JsonBody;
-use crate::crypto::{sdk_sip_secret, MasterKey, Sealed, SecretField};
+use crate::config::Config;
+use crate::crypto::{sdk_sip_secret, Sealed, SecretField};
 use crate::domain::time::{display, now_ms};
 use crate::domain::{non_empty, AppUserId, Email, ExotelUserName, FieldError, PhoneNumber};
 use crate::envelope::{ApiError, Result, Success};
 use crate::exotel::{ExotelApi, NewUser};
 use crate::state::AppState;
-use crate::store::{AppRow, UserMappingRow};
+use crate::store::{AppRow, Store, UserMappingRow};
 
 /// The most users one `POST /usermapping` may register (each is provisioned upstream in turn).
 pub const MAX_BATCH: usize = 100;
@@ -136,11 +138,11 @@ fn sip_row_id(app_id: &str, app_user_id: &str) -> String {
 
 impl MappingBody {
     /// Renders a stored mapping; `SipSecret` is re-encrypted for the SDK with a fresh IV every time.
-    pub fn render(row: &UserMappingRow, key: &MasterKey, offset: chrono::FixedOffset) -> Result<Self> {
+    pub fn render(row: &UserMappingRow, config: &Config) -> Result<Self> {
         let sip_secret = if row.sip_password.0.is_empty() {
             String::new()
         } else {
-            let password = key.open_field(
+            let password = config.master_key.open_field(
                 SecretField::SipPassword,
                 &sip_row_id(&row.app_id, &row.app_user_id),
                 &row.sip_password,
@@ -167,14 +169,24 @@ impl MappingBody {
             sip_secret,
             is_active: row.is_active,
             user_detail: None,
-            created_at: display(row.created_at, offset),
-            updated_at: display(row.updated_at, offset),
+            created_at: display(row.created_at, config.display_offset),
+            updated_at: display(row.updated_at, config.display_offset),
         })
+    }
+
+    fn render_all(rows: &[UserMappingRow], config: &Config) -> Result<Vec<Self>> {
+        rows.iter().map(|row| Self::render(row, config)).collect()
     }
 }
 
-fn render_all(rows: &[UserMappingRow], state: &AppState) -> Result<Vec<MappingBody>> {
-    rows.iter().map(|row| MappingBody::render(row, &state.config.master_key, state.config.display_offset)).collect()
+/// The app's user with this `AppUserId`, or a 404 naming it.
+pub(crate) async fn find_user(store: &Store, app: &AppRow, app_user_id: &str) -> Result<UserMappingRow> {
+    store.find_user_mapping(&app.id, app_user_id).await?.ok_or_else(|| user_not_found(app_user_id))
+}
+
+/// The answer about a user the app does not have.
+pub(crate) fn user_not_found(app_user_id: &str) -> ApiError {
+    ApiError::not_found(format!("no user with AppUserId {app_user_id:?} in this app"))
 }
 
 fn validate(index: usize, user: NewMapping, app: &AppRow) -> Result<ValidMapping, FieldError> {
@@ -238,12 +250,8 @@ fn parse_batch(body: Value, app: &AppRow) -> Result<Vec<ValidMapping>> {
         (status = 200, description = "The mapping objects, in the order sent.", body = MappingListEnvelope,
             example = json!(examples::usermappings_created())),
         (status = 400, description = "Malformed JSON, an empty or oversized batch, or an invalid user (named by index and field).", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 409, description = "An `AppUserId` is already mapped in this app, or appears twice in the batch.", body = ErrorEnvelope),
-        (status = 413, description = "Request body larger than 1 MiB.", body = ErrorEnvelope),
         (status = "4XX", description = "Exotel refused to provision a user: Exotel's own 4xx status, `Error` its error JSON as text.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
         (status = 502, description = "Exotel is unreachable or answered 5xx.", body = ErrorEnvelope),
     )
 )]
@@ -315,7 +323,7 @@ pub async fn create(
     }
     let stored = state.store.insert_user_mappings(&app.id, rows).await?;
     tracing::info!(app_id = %app.id, users = stored.len(), "users mapped");
-    Ok(Success(render_all(&stored, &state)?))
+    Ok(Success(MappingBody::render_all(&stored, &state.config)?))
 }
 
 /// `Users`, `PageSize`, `LastEvaluatedValue` (`""` on the last page).
@@ -339,6 +347,15 @@ pub enum MappingOrPage {
     Page(MappingPage),
 }
 
+envelopes! {
+    /// A success envelope whose `Data` is one user mapping.
+    MappingEnvelope => MappingBody;
+    /// A success envelope whose `Data` is the user mappings just created.
+    MappingListEnvelope => Vec<MappingBody>;
+    /// A success envelope whose `Data` is one user mapping (`?user_id=`) or a page of them.
+    MappingOrPageEnvelope => MappingOrPage;
+}
+
 /// Get users
 ///
 /// With `user_id`: that user (404 if none). Without: a page of users in creation order.
@@ -351,8 +368,7 @@ pub enum MappingOrPage {
     security(("app_token" = [])),
     params(
         ("user_id" = Option<String>, Query, description = "An `AppUserId`: answer that user only. Percent-decoded only (a `+` stays a `+`)."),
-        ("last_value" = Option<i64>, Query, minimum = 0, description = "The cursor from the previous page's `LastEvaluatedValue`; default 0 (the first page)."),
-        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Users per page, 1 to 100; default 20."),
+        PageParams,
     ),
     responses(
         (status = 200, description = "One user (`?user_id=`) or a page of users.", body = MappingOrPageEnvelope,
@@ -361,10 +377,7 @@ pub enum MappingOrPage {
                 ("page" = (summary = "A page", value = json!(examples::usermapping_page()))),
             )),
         (status = 400, description = "`user_id` empty or not UTF-8, or `last_value`/`page_size` out of range.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No user with that `user_id` in this app.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn get(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri) -> Result<Success<MappingOrPage>> {
@@ -373,20 +386,15 @@ pub async fn get(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri)
         if user_id.is_empty() {
             return Err(ApiError::bad_request("query parameter user_id must not be empty"));
         }
-        let row = state
-            .store
-            .find_user_mapping(&app.id, &user_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no user with AppUserId {user_id:?} in this app")))?;
-        let body = MappingBody::render(&row, &state.config.master_key, state.config.display_offset)?;
-        return Ok(Success(MappingOrPage::One(Box::new(body))));
+        let row = find_user(&state.store, &app, &user_id).await?;
+        return Ok(Success(MappingOrPage::One(Box::new(MappingBody::render(&row, &state.config)?))));
     }
 
     let page = PageRequest::from_query(&uri)?;
     let rows = state.store.list_user_mappings(&app.id, page.after, page.fetch_limit()).await?;
     let (rows, last_evaluated_value) = page.finish(rows, |row| row.seq);
     Ok(Success(MappingOrPage::Page(MappingPage {
-        users: render_all(&rows, &state)?,
+        users: MappingBody::render_all(&rows, &state.config)?,
         page_size: page.size,
         last_evaluated_value,
     })))
@@ -404,9 +412,6 @@ pub async fn get(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri)
     responses(
         (status = 200, description = "Deleted: `Data` is `Deleted Successfuly` (sic, as the seed).", body = StringEnvelope,
             example = json!(examples::usermappings_deleted())),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn delete_all(State(state): State<AppState>, AppAuth(app): AppAuth) -> Result<Success<&'static str>> {
@@ -429,10 +434,7 @@ pub async fn delete_all(State(state): State<AppState>, AppAuth(app): AppAuth) ->
         (status = 200, description = "Deleted: `Data` is `Deleted Successfuly` (sic, as the seed).", body = StringEnvelope,
             example = json!(examples::usermappings_deleted())),
         (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No user with that `AppUserId` in this app.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn delete_one(
@@ -441,7 +443,7 @@ pub async fn delete_one(
     PathParam(app_user_id): PathParam<String>,
 ) -> Result<Success<&'static str>> {
     if !state.store.delete_user_mapping(&app.id, &app_user_id).await? {
-        return Err(ApiError::not_found(format!("no user with AppUserId {app_user_id:?} in this app")));
+        return Err(user_not_found(&app_user_id));
     }
     tracing::info!(app_id = %app.id, "user mapping deleted");
     Ok(Success("Deleted Successfuly"))

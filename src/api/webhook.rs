@@ -7,8 +7,9 @@ use utoipa::ToSchema;
 
 use super::auth::AppAuth;
 use super::extract::{raw_query_param, PathParam};
-use super::openapi::{examples, DeliveryEnvelope, DeliveryPageEnvelope, ErrorEnvelope};
-use super::pagination::PageRequest;
+use super::openapi::examples;
+use super::openapi::schemas::{envelopes, ErrorEnvelope};
+use super::pagination::{PageParams, PageRequest};
 use crate::domain::call::DeliveryStatus;
 use crate::domain::time::{display, now_ms};
 use crate::envelope::{ApiError, Result, Success};
@@ -83,6 +84,13 @@ pub struct DeliveryPage {
     last_evaluated_value: String,
 }
 
+envelopes! {
+    /// A success envelope whose `Data` is a page of the delivery log.
+    DeliveryPageEnvelope => DeliveryPage;
+    /// A success envelope whose `Data` is one webhook delivery.
+    DeliveryEnvelope => DeliveryBody;
+}
+
 /// List webhook deliveries
 ///
 /// The app's delivery log, paginated like user mappings (an addition to the seed).
@@ -94,15 +102,11 @@ pub struct DeliveryPage {
     security(("app_token" = [])),
     params(
         ("status" = Option<DeliveryStatus>, Query, description = "Only deliveries with this status (any case)."),
-        ("last_value" = Option<i64>, Query, minimum = 0, description = "The cursor from the previous page's `LastEvaluatedValue`; default 0 (the first page)."),
-        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Deliveries per page, 1 to 100; default 20."),
+        PageParams,
     ),
     responses(
         (status = 200, description = "A page of the delivery log.", body = DeliveryPageEnvelope, example = json!(examples::deliveries_response())),
         (status = 400, description = "An unknown `status`, or `last_value`/`page_size` out of range.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn list(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri) -> Result<Success<DeliveryPage>> {
@@ -132,11 +136,8 @@ pub async fn list(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri
     responses(
         (status = 200, description = "The delivery, pending again.", body = DeliveryEnvelope, example = json!(examples::delivery_retried())),
         (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
-        (status = 401, description = "Missing, unknown or expired token, or not an app token.", body = ErrorEnvelope),
         (status = 404, description = "No delivery with that id for this app.", body = ErrorEnvelope),
         (status = 409, description = "The delivery is still pending.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error (detail only in the server's logs).", body = ErrorEnvelope),
-        (status = 503, description = "The storage is unavailable or full: nothing was stored; `Retry-After` says when to try again.", body = ErrorEnvelope),
     )
 )]
 pub async fn retry(
