@@ -12,7 +12,7 @@ use super::extract::{form_pairs, PathParam, RawBody, FORM_FIELD, QUERY_PARAMETER
 use super::openapi::examples;
 use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
 use super::usermapping::find_user;
-use super::{JsonBody, QueryParams};
+use super::{JsonBody, QueryParams, BASE_PATH};
 use crate::domain::call::{CallPayload, InboundType};
 use crate::domain::time::now_ms;
 use crate::domain::{non_empty, PhoneNumber, SettingKey};
@@ -244,8 +244,9 @@ pub async fn outbound(
         state.store.find_setting(&app.id, SettingKey::Record.as_str()).await?.is_some_and(|s| s.value == "true");
 
     let call_ref = Uuid::new_v4().simple().to_string();
-    let status_callback_url =
-        status_callback_url(&state.config.master_key, &state.config.public_base_url, &app.id, &call_ref);
+    // This server's own status-callback route, as Exotel reaches it.
+    let endpoint = format!("{}{BASE_PATH}/call/status_callback", state.config.public_base_url);
+    let status_callback_url = status_callback_url(&state.config.master_key, &endpoint, &app.id, &call_ref);
     let upstream = state.exotel.for_app(&app, &state.config.master_key)?;
     let call = NewCall {
         from: user.sip_id.clone(),

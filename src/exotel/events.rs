@@ -156,11 +156,11 @@ fn status_callback_message(app_id: &str, call_ref: &str) -> String {
     format!("{app_id}:{call_ref}")
 }
 
-/// The URL Exotel POSTs an outbound call's events to: this server's status callback for the app,
-/// signed so that only Exotel (who was given it) can use it.
-pub fn status_callback_url(key: &MasterKey, public_base_url: &str, app_id: &str, call_ref: &str) -> String {
+/// The URL Exotel POSTs an outbound call's events to: `endpoint` (this server's status-callback
+/// route) for the app, signed so that only Exotel (who was given it) can use it.
+pub fn status_callback_url(key: &MasterKey, endpoint: &str, app_id: &str, call_ref: &str) -> String {
     let signature = key.sign_hex(STATUS_CALLBACK_PURPOSE, &status_callback_message(app_id, call_ref));
-    format!("{public_base_url}/v2/integrations/call/status_callback/{app_id}?ref={call_ref}&sig={signature}")
+    format!("{endpoint}/{app_id}?ref={call_ref}&sig={signature}")
 }
 
 /// Whether `signature` is the one [`status_callback_url`] gave for this app and call reference.
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn a_status_callback_url_is_signed_for_its_app_and_call() {
         let key = MasterKey::from_bytes([7; 32]);
-        let url = status_callback_url(&key, "https://ic.example", "app1", "ref1");
+        let url = status_callback_url(&key, "https://ic.example/v2/integrations/call/status_callback", "app1", "ref1");
         let signature = url.rsplit_once("sig=").unwrap().1;
         assert!(url.starts_with("https://ic.example/v2/integrations/call/status_callback/app1?ref=ref1&sig="));
         assert!(status_callback_signed(&key, "app1", "ref1", signature));
