@@ -31,9 +31,9 @@ pub struct CallEvents {
 
 /// Where a call event's webhook goes: the setting it is for, and that setting's URL when the app has one.
 #[derive(Debug, Clone)]
-pub struct WebhookTarget {
-    pub setting: SettingKey,
-    pub url: Option<String>,
+struct WebhookTarget {
+    setting: SettingKey,
+    url: Option<String>,
 }
 
 impl CallEvents {
@@ -79,14 +79,14 @@ impl CallEvents {
     }
 
     /// Stores `payload` as the call's latest state and, when `target` has a URL, queues its webhook
-    /// in the same transaction and hands it to the dispatcher. Returns the delivery id when one was queued.
+    /// in the same transaction and hands it to the dispatcher.
     async fn record_and_queue(
         &self,
         app: &AppRow,
         payload: &CallPayload,
         event_type: &str,
         target: Option<WebhookTarget>,
-    ) -> Result<Option<String>> {
+    ) -> Result<()> {
         let now = now_ms();
         let body = serde_json::to_string(payload).map_err(ApiError::internal)?;
         let webhook = target.and_then(|WebhookTarget { setting, url }| url.map(|url| (setting, url)));
@@ -109,20 +109,16 @@ impl CallEvents {
         let write = EventWrite { event, delivery, lease_until };
         match self.store.record_call_event(write).await? {
             Some(QueuedDelivery { row, leased }) => {
-                let id = row.id.clone();
-                tracing::info!(delivery_id = %id, call_sid = %payload.call_sid, event = event_type, leased, "call event recorded; webhook queued");
+                tracing::info!(delivery_id = %row.id, call_sid = %payload.call_sid, event = event_type, leased, "call event recorded; webhook queued");
                 self.outbox.queued(row, leased);
-                Ok(Some(id))
             }
             None => {
                 tracing::info!(call_sid = %payload.call_sid, event = event_type, "call event recorded without a webhook");
-                Ok(None)
             }
         }
+        Ok(())
     }
-}
 
-impl CallEvents {
     /// Applies an outbound call's status event to the stored call and queues it to the `callback` URL.
     pub async fn record_status_event(&self, app: &AppRow, event: StatusEvent) -> Result<()> {
         let offset = self.display_offset;
@@ -155,8 +151,44 @@ impl CallEvents {
         }
         payload.updated_at = display(now, offset);
         let target = self.webhook_target(app, SettingKey::Callback).await?;
-        self.record_and_queue(app, &payload, &event_type, Some(target)).await?;
-        Ok(())
+        self.record_and_queue(app, &payload, &event_type, Some(target)).await
+    }
+
+    /// Plays a sandbox call through the real dispatcher: `answered`, then `terminal` a few seconds later.
+    fn spawn_sandbox_lifecycle(&self, app: AppRow, call_sid: String, to: String) {
+        let step = self.sandbox_call_step;
+        let events = self.clone();
+        tokio::spawn(async move {
+            let outcome = SandboxCallOutcome::for_number(&to);
+            let started = now_ms();
+            let answered = outcome == SandboxCallOutcome::Completed;
+            if answered {
+                tokio::time::sleep(step).await;
+                let event = StatusEvent {
+                    call_sid: call_sid.clone(),
+                    event_type: "answered".into(),
+                    state: Some("active".into()),
+                    ..StatusEvent::default()
+                };
+                if let Err(error) = events.record_status_event(&app, event).await {
+                    tracing::warn!(%error, %call_sid, "sandbox call could not record its answered event");
+                    return;
+                }
+            }
+            tokio::time::sleep(step + if answered { step } else { Duration::ZERO }).await;
+            let talk = if answered { ((now_ms() - started) / 1000).max(1) } else { 0 };
+            let event = StatusEvent {
+                call_sid: call_sid.clone(),
+                event_type: "terminal".into(),
+                state: Some("terminal".into()),
+                status: Some(outcome.status().into()),
+                talk_seconds: Some(talk),
+                ..StatusEvent::default()
+            };
+            if let Err(error) = events.record_status_event(&app, event).await {
+                tracing::warn!(%error, %call_sid, "sandbox call could not record its terminal event");
+            }
+        });
     }
 }
 
@@ -228,44 +260,5 @@ pub fn outbound_payload(
         end_time: String::new(),
         created_at: display(now, offset),
         updated_at: display(now, offset),
-    }
-}
-
-impl CallEvents {
-    /// Plays a sandbox call through the real dispatcher: `answered`, then `terminal` a few seconds later.
-    fn spawn_sandbox_lifecycle(&self, app: AppRow, call_sid: String, to: String) {
-        let step = self.sandbox_call_step;
-        let events = self.clone();
-        tokio::spawn(async move {
-            let outcome = SandboxCallOutcome::for_number(&to);
-            let started = now_ms();
-            let answered = outcome == SandboxCallOutcome::Completed;
-            if answered {
-                tokio::time::sleep(step).await;
-                let event = StatusEvent {
-                    call_sid: call_sid.clone(),
-                    event_type: "answered".into(),
-                    state: Some("active".into()),
-                    ..StatusEvent::default()
-                };
-                if let Err(error) = events.record_status_event(&app, event).await {
-                    tracing::warn!(%error, %call_sid, "sandbox call could not record its answered event");
-                    return;
-                }
-            }
-            tokio::time::sleep(step + if answered { step } else { Duration::ZERO }).await;
-            let talk = if answered { ((now_ms() - started) / 1000).max(1) } else { 0 };
-            let event = StatusEvent {
-                call_sid: call_sid.clone(),
-                event_type: "terminal".into(),
-                state: Some("terminal".into()),
-                status: Some(outcome.status().into()),
-                talk_seconds: Some(talk),
-                ..StatusEvent::default()
-            };
-            if let Err(error) = events.record_status_event(&app, event).await {
-                tracing::warn!(%error, %call_sid, "sandbox call could not record its terminal event");
-            }
-        });
     }
 }
