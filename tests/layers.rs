@@ -1,6 +1,7 @@
 //! The house's walls (ARCHITECTURE.md): which room of `src/` may import which. A room is a top-level
-//! module (`src/x.rs` or `src/x/`); an arrow is any `crate::x` path in a room's code. This test fails
-//! when an arrow runs up the layer list or closes a ring, naming the file and line.
+//! module (`src/x.rs` or `src/x/`); an arrow is any `crate::x` path in a room's code. These tests fail
+//! when an arrow runs up the layer list or closes a ring of rooms (naming the file and line), or when
+//! `crate::` paths close a ring of files anywhere but inside `api/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -125,6 +126,78 @@ fn no_two_rooms_import_each_other_through_any_ring() {
             for next in edges.get(&room).into_iter().flatten() {
                 if next == start {
                     panic!("an import ring: {} → {start}", path.join(" → "));
+                }
+                if seen.insert(next.clone()) {
+                    let mut longer = path.clone();
+                    longer.push(next.clone());
+                    stack.push((next.clone(), longer));
+                }
+            }
+        }
+    }
+}
+
+/// The file a `crate::a::b::…` path names: the deepest module file along it (`src/a/b.rs`,
+/// `src/a/b/mod.rs`, `src/a.rs`, `src/a/mod.rs`), or `None` for a path into `lib.rs` itself.
+fn file_of(src: &Path, path: &str) -> Option<PathBuf> {
+    let mut dir = src.to_path_buf();
+    let mut found = None;
+    for segment in path.split("::") {
+        let file = dir.join(format!("{segment}.rs"));
+        let folder = dir.join(segment);
+        if file.is_file() {
+            found = Some(file);
+        } else if folder.join("mod.rs").is_file() {
+            found = Some(folder.join("mod.rs"));
+        } else {
+            break;
+        }
+        dir = folder;
+    }
+    found
+}
+
+/// (file, files it names by `crate::` paths) for every file of `src/`.
+fn file_arrows() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut edges = BTreeMap::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("readable");
+        let mut targets = BTreeSet::new();
+        for line in text.lines() {
+            let code = line.split("//").next().unwrap_or_default();
+            let mut rest = code;
+            while let Some(at) = rest.find("crate::") {
+                let after = &rest[at + "crate::".len()..];
+                let path: String =
+                    after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':').collect();
+                if let Some(target) = file_of(&src, path.trim_end_matches(':')) {
+                    if target != file {
+                        targets.insert(target.strip_prefix(&src).unwrap().to_path_buf());
+                    }
+                }
+                rest = after;
+            }
+        }
+        edges.insert(file.strip_prefix(&src).unwrap().to_path_buf(), targets);
+    }
+    edges
+}
+
+#[test]
+fn no_import_ring_among_files_outside_api() {
+    let edges = file_arrows();
+    let in_api = |file: &Path| file.starts_with("api");
+    for start in edges.keys() {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<(PathBuf, Vec<PathBuf>)> = vec![(start.clone(), vec![start.clone()])];
+        while let Some((file, path)) = stack.pop() {
+            for next in edges.get(&file).into_iter().flatten() {
+                if next == start && !path.iter().all(|f| in_api(f)) {
+                    let ring: Vec<String> = path.iter().map(|f| f.display().to_string()).collect();
+                    panic!("an import ring: {} → {}", ring.join(" → "), start.display());
                 }
                 if seen.insert(next.clone()) {
                     let mut longer = path.clone();
