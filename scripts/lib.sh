@@ -41,6 +41,17 @@ run_isolated() {
     exit 1
 }
 
+# Installs the npm package $1 at version $2 under the prefix $3, unless its binary $4 already
+# reports that version (a pinned tool, from the npm registry).
+ensure_npm_tool() {
+    local package=$1 version=$2 prefix=$3 bin=$4
+    if [ ! -x "$bin" ] || [ "$("$bin" --version 2>/dev/null)" != "$version" ]; then
+        log "installing $package $version into $prefix"
+        mkdir -p "$prefix"
+        npm install --no-audit --no-fund --loglevel=error --prefix "$prefix" "$package@$version" >&2
+    fi
+}
+
 build_server() {
     log "cargo build"
     (cd "$REPO_ROOT" && cargo build --quiet --bin integrations-core)

@@ -20,11 +20,7 @@ REDOCLY="$REDOCLY_PREFIX/node_modules/.bin/redocly"
 
 export SCRIPT_STARTED="${SCRIPT_STARTED:-$(date +%s)}"
 if [ -z "${ISOLATED:-}" ]; then
-    if [ ! -x "$REDOCLY" ] || [ "$("$REDOCLY" --version 2>/dev/null)" != "$REDOCLY_VERSION" ]; then
-        log "installing @redocly/cli $REDOCLY_VERSION into $REDOCLY_PREFIX"
-        mkdir -p "$REDOCLY_PREFIX"
-        npm install --no-audit --no-fund --loglevel=error --prefix "$REDOCLY_PREFIX" "@redocly/cli@$REDOCLY_VERSION" >&2
-    fi
+    ensure_npm_tool @redocly/cli "$REDOCLY_VERSION" "$REDOCLY_PREFIX" "$REDOCLY"
     build_server
     run_isolated "$@"
 fi

@@ -20,11 +20,7 @@ COLLECTION=postman/integrations-core.postman_collection.json
 
 export SCRIPT_STARTED="${SCRIPT_STARTED:-$(date +%s)}"
 if [ -z "${ISOLATED:-}" ]; then
-    if [ ! -x "$NEWMAN" ] || [ "$("$NEWMAN" --version 2>/dev/null)" != "$NEWMAN_VERSION" ]; then
-        log "installing newman $NEWMAN_VERSION into $NEWMAN_PREFIX"
-        mkdir -p "$NEWMAN_PREFIX"
-        npm install --no-audit --no-fund --loglevel=error --prefix "$NEWMAN_PREFIX" "newman@$NEWMAN_VERSION" >&2
-    fi
+    ensure_npm_tool newman "$NEWMAN_VERSION" "$NEWMAN_PREFIX" "$NEWMAN"
     build_server
     run_isolated "$@"
 fi

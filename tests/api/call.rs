@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::helpers::{keys, object_keys, TestApp, TestAppEntity, WebhookTest};
+use crate::helpers::{keys, object_keys, TestApp, TestAppEntity, WebhookTest, CALL_PAYLOAD_KEYS};
 use crate::receiver::{Receiver, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -420,31 +420,6 @@ async fn one_tenants_hanging_receiver_does_not_delay_another_tenant() {
     healthy.wait_for(1, WAIT).await;
     assert!(started.elapsed() < Duration::from_secs(2), "the other tenant waited {:?}", started.elapsed());
 }
-
-/// The call payload's keys in the contract's order (CONTRACT 7.1).
-pub const CALL_PAYLOAD_KEYS: [&str; 21] = [
-    "CustomerId",
-    "AppId",
-    "CallSid",
-    "ExotelAccountSid",
-    "DialWhomNumber",
-    "AppUserID",
-    "VirtualNumber",
-    "Direction",
-    "CallStatus",
-    "CallState",
-    "ToNumber",
-    "FromNumber",
-    "TotalDuration",
-    "CallRecordings",
-    "AccountDomain",
-    "TicketId",
-    "CallDetail",
-    "StartTime",
-    "EndTime",
-    "CreatedAt",
-    "UpdatedAt",
-];
 
 #[tokio::test]
 async fn an_inbound_call_payload_has_one_key_order_in_the_webhook_and_when_read_back() {

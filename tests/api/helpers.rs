@@ -117,6 +117,31 @@ impl<'de> serde::Deserialize<'de> for KeyOrder {
     }
 }
 
+/// The call payload's keys, in the contract's order (CONTRACT 7.1).
+pub const CALL_PAYLOAD_KEYS: [&str; 21] = [
+    "CustomerId",
+    "AppId",
+    "CallSid",
+    "ExotelAccountSid",
+    "DialWhomNumber",
+    "AppUserID",
+    "VirtualNumber",
+    "Direction",
+    "CallStatus",
+    "CallState",
+    "ToNumber",
+    "FromNumber",
+    "TotalDuration",
+    "CallRecordings",
+    "AccountDomain",
+    "TicketId",
+    "CallDetail",
+    "StartTime",
+    "EndTime",
+    "CreatedAt",
+    "UpdatedAt",
+];
+
 /// Turns `["A", "B"]` into owned strings, to compare with key lists.
 pub fn keys(names: &[&str]) -> Vec<String> {
     names.iter().map(|n| n.to_string()).collect()

@@ -11,7 +11,7 @@ use base64::Engine;
 use integrations_core::api::openapi;
 use serde_json::{json, Value};
 
-use crate::helpers::{TestApp, ADMIN_TOKEN, MASTER_KEY};
+use crate::helpers::{TestApp, ADMIN_TOKEN, CALL_PAYLOAD_KEYS, MASTER_KEY};
 use crate::receiver::Receiver;
 
 /// Every route of the contract, kept by hand and independently of the router and the document, with
@@ -381,31 +381,6 @@ fn every_operation_states_who_may_call_it_and_the_public_ones_need_no_token() {
         );
     }
 }
-
-/// The call payload's keys, in the contract's order (CONTRACT 7.1).
-const CALL_PAYLOAD_KEYS: [&str; 21] = [
-    "CustomerId",
-    "AppId",
-    "CallSid",
-    "ExotelAccountSid",
-    "DialWhomNumber",
-    "AppUserID",
-    "VirtualNumber",
-    "Direction",
-    "CallStatus",
-    "CallState",
-    "ToNumber",
-    "FromNumber",
-    "TotalDuration",
-    "CallRecordings",
-    "AccountDomain",
-    "TicketId",
-    "CallDetail",
-    "StartTime",
-    "EndTime",
-    "CreatedAt",
-    "UpdatedAt",
-];
 
 #[test]
 fn the_call_payload_schema_names_every_key_of_the_contract_in_order_and_requires_each() {

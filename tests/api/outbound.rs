@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{keys, object_keys, TestApp, TestAppEntity};
+use crate::helpers::{keys, object_keys, TestApp, TestAppEntity, CALL_PAYLOAD_KEYS};
 use crate::receiver::Receiver;
 
 const OUTBOUND: &str = "/v2/integrations/call/outbound_call";
@@ -58,7 +58,7 @@ async fn a_sandbox_call_answers_like_the_sdk_expects_then_plays_answered_and_ter
     assert_eq!(stored.data()["CallStatus"], "completed");
 
     // One key order everywhere: the answer, each webhook body and the call read back.
-    let expected = keys(&crate::call::CALL_PAYLOAD_KEYS);
+    let expected = keys(&CALL_PAYLOAD_KEYS);
     assert_eq!(placed.data_keys(), expected, "the outbound answer: {}", placed.text);
     for webhook in &got {
         assert_eq!(object_keys(&webhook.body), expected, "a callback webhook: {}", webhook.body);
