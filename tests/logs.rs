@@ -98,4 +98,12 @@ async fn json_logs_trace_each_request_and_never_show_secrets_or_numbers() {
     // Lines logged inside the request carry the same id.
     let inner = lines.iter().filter(|l| l["span"]["request_id"] == request_id.as_str()).count();
     assert!(inner >= 2, "the handler's own lines carry the RequestId too");
+    let recorded = lines
+        .iter()
+        .find(|l| {
+            l["span"]["request_id"] == request_id.as_str()
+                && l["message"].as_str().is_some_and(|m| m.starts_with("call event recorded"))
+        })
+        .expect("the passthru logs the event it recorded");
+    assert_eq!(recorded["span"]["app_id"], entity.id.as_str(), "the event's line names its app: {recorded}");
 }

@@ -138,9 +138,10 @@ pub async fn inbound(
     let kind = InboundEvent::kind(&params)?;
     within_storage_bound(state.config.database_acquire_timeout, async {
         let event = InboundEvent::read(kind, &params)?;
-        let app = state.call_events.record_inbound(&app_id, &event).await?;
-        record_app_in_span(&app);
-        Ok(())
+        let target = state.call_events.passthru_target(&app_id, &event).await?;
+        // Before the event is recorded, so that its log lines carry the app.
+        record_app_in_span(&target.app);
+        state.call_events.record_inbound(target, &event).await
     })
     .await?;
     Ok(Success("Success"))

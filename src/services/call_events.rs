@@ -53,19 +53,21 @@ impl CallEvents {
         Ok(WebhookTarget { setting, url })
     }
 
-    /// An inbound passthru: finds the app (404 when there is none), the URL for the event's type and
-    /// the agent dialled, then records the event and queues its webhook. Returns the app.
-    pub async fn record_inbound(&self, app_id: &str, event: &InboundEvent) -> Result<AppRow> {
-        let setting = event.kind.setting();
-        let PassthruTarget { app, url, app_user_id } = self
-            .store
-            .find_passthru_target(app_id, setting.as_str(), &event.dial_whom)
+    /// What an inbound passthru needs: the app (404 when there is none), its URL for the event's
+    /// type and the agent dialled.
+    pub async fn passthru_target(&self, app_id: &str, event: &InboundEvent) -> Result<PassthruTarget> {
+        self.store
+            .find_passthru_target(app_id, event.kind.setting().as_str(), &event.dial_whom)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("no app with id {app_id:?}")))?;
+            .ok_or_else(|| ApiError::not_found(format!("no app with id {app_id:?}")))
+    }
+
+    /// An inbound passthru: records the event and queues its webhook to the target's URL.
+    pub async fn record_inbound(&self, target: PassthruTarget, event: &InboundEvent) -> Result<()> {
+        let PassthruTarget { app, url, app_user_id } = target;
+        let setting = event.kind.setting();
         let payload = inbound_payload(&app, event, app_user_id, self.display_offset, now_ms());
-        let target = WebhookTarget { setting, url };
-        self.record_and_queue(&app, &payload, setting.as_str(), Some(target)).await?;
-        Ok(app)
+        self.record_and_queue(&app, &payload, setting.as_str(), Some(WebhookTarget { setting, url })).await
     }
 
     /// An outbound call Exotel accepted: recorded without a webhook (only Exotel's events go to the
