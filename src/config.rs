@@ -213,7 +213,8 @@ impl Config {
         Ok(Config {
             database_url: SecretString::new(database_url),
             database_max_connections: vars.parse_or(
-                "DATABASE_MAX_CONNECTIONS", // Postgres commits wait on the WAL flush: more connections let more commits share one
+                "DATABASE_MAX_CONNECTIONS",
+                // Postgres commits wait on the WAL flush: more connections let more commits share one
                 // (the passthru bench went from 1,334 to 1,687 events/s with 24). SQLite readers need
                 // few, and each costs memory (its page cache, its thread and that thread's malloc
                 // arena): in the bench, 3 readers served `GET /app` as fast as 8, at 48 MiB against 75.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -81,7 +81,7 @@ impl Dispatcher {
     /// Runs until `shutdown`, then waits for attempts in flight (bounded by the lease).
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         tracing::info!("webhook dispatcher started");
-        let mut intake = self.intake.lock().expect("intake lock").take();
+        let mut intake = self.intake.lock().expect("intake lock").take().expect("a dispatcher runs once");
         let mut next_claim = Instant::now();
         let mut last_claim = Instant::now();
         loop {
@@ -102,14 +102,13 @@ impl Dispatcher {
                 _ = shutdown.cancelled() => break,
                 _ = self.outbox.claim.notified() => next_claim = Instant::now(),
                 _ = self.outbox.room_freed.notified() => next_claim = next_claim.min(last_claim + ROOM_CLAIM_EVERY),
-                Some(delivery) = recv(&mut intake) => self.start_handed_off(delivery).await,
+                // Stored leased to this process: its app's slot was taken when it was queued.
+                Some(delivery) = intake.recv() => self.spawn_attempt(delivery).await,
                 _ = tokio::time::sleep_until(next_claim) => {}
             }
         }
         self.outbox.detach();
-        if let Some(intake) = intake.as_mut() {
-            self.release_unsent(intake).await;
-        }
+        self.release_unsent(&mut intake).await;
         let drain = self.in_flight.acquire_many(MAX_IN_FLIGHT as u32);
         if tokio::time::timeout(self.outbox.lease, drain).await.is_err() {
             tracing::warn!(
@@ -137,17 +136,9 @@ impl Dispatcher {
         }
     }
 
-    /// Starts a delivery stored leased to this process (its app's slot was taken when it was queued).
-    async fn start_handed_off(self: &Arc<Self>, delivery: DeliveryRow) {
-        self.spawn_attempt(delivery).await;
-    }
-
+    /// Starts an attempt once one of the process's attempt slots is free.
     async fn spawn_attempt(self: &Arc<Self>, delivery: DeliveryRow) {
         let permit = self.in_flight.clone().acquire_owned().await.expect("semaphore is never closed");
-        self.spawn_with_permit(permit, delivery);
-    }
-
-    fn spawn_with_permit(self: &Arc<Self>, permit: OwnedSemaphorePermit, delivery: DeliveryRow) {
         let this = Arc::clone(self);
         tokio::spawn(async move {
             this.attempt(&delivery).await;
@@ -273,13 +264,5 @@ impl Dispatcher {
                 tracing::warn!(parent: &span, status = next.status.as_str(), error = %attempt.error, "webhook given up");
             }
         }
-    }
-}
-
-/// The next handed-off delivery; pending forever once there is no intake (a second dispatcher).
-async fn recv(intake: &mut Option<mpsc::UnboundedReceiver<DeliveryRow>>) -> Option<DeliveryRow> {
-    match intake {
-        Some(intake) => intake.recv().await,
-        None => std::future::pending().await,
     }
 }
