@@ -19,29 +19,24 @@ use crate::store::{AppRow, AppUpdate};
 
 /// `POST /app`: a new app. Every field is required.
 #[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct CreateApp {
     /// Application name (1–200 characters).
-    #[serde(rename = "AppName")]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
     app_name: Option<String>,
     /// Account SID from the Exotel dashboard.
-    #[serde(rename = "ExotelAccountSid")]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
     exotel_account_sid: Option<String>,
     /// API key from the Exotel dashboard (stored encrypted).
-    #[serde(rename = "ExotelApiKey")]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 512)]
     exotel_api_key: Option<String>,
     /// API token from the Exotel dashboard (stored encrypted).
-    #[serde(rename = "ExotelApiToken")]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 512)]
     exotel_api_token: Option<String>,
     /// `mumbai`, `singapore` or `sandbox` (any case in, lowercase stored). `sandbox` apps never call Exotel.
-    #[serde(rename = "ExotelDomain")]
     #[schema(value_type = ExotelDomain, required = true)]
     exotel_domain: Option<String>,
     /// Whether the app may place calls.
-    #[serde(rename = "IsActive")]
     #[schema(value_type = bool, required = true)]
     is_active: Option<bool>,
 }
@@ -70,57 +65,44 @@ pub struct UpdateApp {
 
 /// The answer to `POST /app`: the only response that ever carries the secrets.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct CreatedAppBody {
     #[serde(rename = "AppID")]
     #[schema(format = "uuid")]
     app_id: String,
     /// The secret to trade for an app token; also the key of the webhook signatures. Shown only here.
-    #[serde(rename = "AppSecret")]
     app_secret: String,
     #[serde(rename = "CustomerID")]
     customer_id: String,
-    #[serde(rename = "AppName")]
     app_name: String,
-    #[serde(rename = "ExotelAccountSid")]
     exotel_account_sid: String,
-    #[serde(rename = "ExotelApiKey")]
     exotel_api_key: String,
-    #[serde(rename = "ExotelApiToken")]
     exotel_api_token: String,
-    #[serde(rename = "ExotelDomain")]
     #[schema(value_type = ExotelDomain)]
     exotel_domain: String,
-    #[serde(rename = "IsActive")]
     is_active: bool,
-    #[serde(rename = "CreatedAt")]
     #[schema(format = DateTime)]
     created_at: String,
-    #[serde(rename = "UpdatedAt")]
     #[schema(format = DateTime)]
     updated_at: String,
 }
 
 /// The public app object: no secrets.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct AppBody {
     #[serde(rename = "AppID")]
     #[schema(format = "uuid")]
     app_id: String,
     #[serde(rename = "CustomerID")]
     customer_id: String,
-    #[serde(rename = "AppName")]
     app_name: String,
-    #[serde(rename = "ExotelAccountSid")]
     exotel_account_sid: String,
-    #[serde(rename = "ExotelDomain")]
     #[schema(value_type = ExotelDomain)]
     exotel_domain: String,
-    #[serde(rename = "IsActive")]
     is_active: bool,
-    #[serde(rename = "CreatedAt")]
     #[schema(format = DateTime)]
     created_at: String,
-    #[serde(rename = "UpdatedAt")]
     #[schema(format = DateTime)]
     updated_at: String,
 }

@@ -30,30 +30,24 @@ pub struct CreateCustomer {
 
 /// The customer object, secret included (as the seed shows for `GET /customer`).
 #[derive(Serialize, Debug, ToSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct CustomerBody {
     #[serde(rename = "CustomerID")]
     #[schema(format = "uuid")]
     pub customer_id: String,
     /// The secret to trade for a customer token.
-    #[serde(rename = "CustomerSecret")]
     pub customer_secret: String,
-    #[serde(rename = "CustomerName")]
     pub customer_name: String,
-    #[serde(rename = "Email")]
     pub email: String,
     /// Always `null`.
-    #[serde(rename = "CustomerSetting")]
     pub customer_setting: Option<serde_json::Value>,
     /// RFC 3339, whole seconds, in the display offset (default `+05:30`).
-    #[serde(rename = "CreatedAt")]
     #[schema(format = DateTime)]
     pub created_at: String,
     /// RFC 3339, whole seconds, in the display offset (default `+05:30`).
-    #[serde(rename = "UpdatedAt")]
     #[schema(format = DateTime)]
     pub updated_at: String,
     /// Always `false`.
-    #[serde(rename = "DeletedAt")]
     pub deleted_at: bool,
 }
 

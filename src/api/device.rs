@@ -18,18 +18,16 @@ use crate::store::UserMappingRow;
 
 /// `PUT /device`: send `DeviceName` and/or `DeviceStatus`.
 #[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct DeviceRequest {
     /// The user's `AppUserId`.
-    #[serde(rename = "UserId")]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
     user_id: Option<String>,
     /// `phone` (calls ring the agent's phone) or `sip` (calls ring in the browser). Required to turn a device on.
-    #[serde(rename = "DeviceName")]
     #[schema(value_type = Option<DeviceKind>)]
     device_name: Option<String>,
     /// `true` (or omitted with a `DeviceName`): that device on and the other off. `false`: the named
     /// device off, or the active one when no name is given.
-    #[serde(rename = "DeviceStatus")]
     device_status: Option<bool>,
 }
 

@@ -17,17 +17,15 @@ use crate::throttle::slow_down;
 
 /// `POST /token`: an entity's Id and Secret. All three fields are required.
 #[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct TokenRequest {
     /// Id of the entity: a CustomerID or an AppID.
-    #[serde(rename = "Id")]
     #[schema(value_type = String, required = true, max_length = 128)]
     id: Option<String>,
     /// Secret of the entity: its CustomerSecret or AppSecret.
-    #[serde(rename = "Secret")]
     #[schema(value_type = String, required = true, max_length = 256)]
     secret: Option<String>,
     /// `customer` or `app` (any case).
-    #[serde(rename = "Entity")]
     #[schema(value_type = Entity, required = true)]
     entity: Option<String>,
 }

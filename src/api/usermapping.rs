@@ -26,32 +26,26 @@ pub const MAX_BATCH: usize = 100;
 
 /// One user of a `POST /usermapping` batch.
 #[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
 pub(crate) struct NewMapping {
     /// The user's id in the CRM: 1–128 characters, unique in the app.
-    #[serde(rename = "AppUserId")]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
     app_user_id: Option<String>,
     /// The user's name in the CRM (non-empty).
-    #[serde(rename = "AppUsername")]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
     app_username: Option<String>,
     /// A valid e-mail address (Exotel finds or creates the user by it).
-    #[serde(rename = "Email")]
     #[schema(value_type = String, format = "email", required = true)]
     email: Option<String>,
     /// Must equal the app's `ExotelAccountSid`.
-    #[serde(rename = "ExotelAccountSid")]
     #[schema(value_type = String, required = true)]
     exotel_account_sid: Option<String>,
     /// "First Last": two words, each 3–20 letters, digits, `.`, `'` or `-`.
-    #[serde(rename = "ExotelUserName")]
     #[schema(value_type = String, required = true, example = "Temp Name")]
     exotel_user_name: Option<String>,
     /// The agent's phone number, as text (optional). Without it the user has no phone device.
-    #[serde(rename = "AgentNumber")]
     agent_number: Option<String>,
     /// The Exotel virtual number, as text: a JSON number is refused (it would lose a leading zero).
-    #[serde(rename = "VirtualNumber")]
     #[schema(value_type = String, required = true)]
     virtual_number: Option<String>,
 }
@@ -78,55 +72,38 @@ struct ValidMapping {
 
 /// The mapping object, keys in the contract's order.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct MappingBody {
-    #[serde(rename = "CustomerId")]
     customer_id: String,
     #[serde(rename = "AppID")]
     app_id: String,
-    #[serde(rename = "AppUserId")]
     app_user_id: String,
-    #[serde(rename = "ExotelAccountSid")]
     exotel_account_sid: String,
-    #[serde(rename = "ExotelUserId")]
     exotel_user_id: String,
-    #[serde(rename = "AppUsername")]
     app_username: String,
-    #[serde(rename = "ExotelUserName")]
     exotel_user_name: String,
-    #[serde(rename = "AgentNumber")]
     agent_number: String,
     /// The id of the device that is on, or `""`.
-    #[serde(rename = "ActiveDeviceId")]
     active_device_id: String,
     /// `""` when the user has no `AgentNumber`.
     #[serde(rename = "PhoneDeviceID")]
     phone_device_id: String,
     #[serde(rename = "SipDeviceID")]
     sip_device_id: String,
-    #[serde(rename = "VirtualNumber")]
     virtual_number: String,
-    #[serde(rename = "Email")]
     email: String,
-    #[serde(rename = "OutboundActive")]
     outbound_active: bool,
-    #[serde(rename = "Role")]
     role: String,
     /// The user's SIP id (`sip:...`), `""` when the user has no SIP device; never null.
-    #[serde(rename = "SipId")]
     sip_id: String,
     /// The SIP password as the CRM WebSDK decrypts it: hex(IV ‖ AES-256-CFB128(password)) under the
     /// SDK's fixed key, with a fresh IV each time; `""` without a SIP device.
-    #[serde(rename = "SipSecret")]
     sip_secret: String,
-    #[serde(rename = "IsActive")]
     is_active: bool,
     /// Always `null`.
-    #[serde(rename = "UserDetail")]
     user_detail: Option<Value>,
-    #[serde(rename = "CreatedAt")]
     #[schema(format = DateTime)]
     created_at: String,
-    #[serde(rename = "UpdatedAt")]
     #[schema(format = DateTime)]
     updated_at: String,
 }
@@ -328,14 +305,12 @@ pub async fn create(
 
 /// `Users`, `PageSize`, `LastEvaluatedValue` (`""` on the last page).
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct MappingPage {
-    #[serde(rename = "Users")]
     users: Vec<MappingBody>,
-    #[serde(rename = "PageSize")]
     #[schema(minimum = 1, maximum = 100)]
     page_size: i64,
     /// The cursor of the last user returned (pass it as `last_value` for the next page); `""` on the last page.
-    #[serde(rename = "LastEvaluatedValue")]
     last_evaluated_value: String,
 }
 

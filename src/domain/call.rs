@@ -19,66 +19,47 @@ pub fn call_sid(field: &str, sid: String) -> Result<String, FieldError> {
 /// The call payload, keys in the contract's order. It is both what webhooks carry and what
 /// `GET /call/{CallSid}` and `POST /call/outbound_call` answer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct CallPayload {
-    #[serde(rename = "CustomerId")]
     pub customer_id: String,
-    #[serde(rename = "AppId")]
     pub app_id: String,
     /// Exotel's call SID.
-    #[serde(rename = "CallSid")]
     pub call_sid: String,
-    #[serde(rename = "ExotelAccountSid")]
     pub exotel_account_sid: String,
     /// The number or SIP id Exotel dialled (`to` on an outbound call).
-    #[serde(rename = "DialWhomNumber")]
     pub dial_whom_number: String,
     /// The user whose `SipId` or `AgentNumber` matches `DialWhomNumber`, else `""`.
     #[serde(rename = "AppUserID")]
     pub app_user_id: String,
-    #[serde(rename = "VirtualNumber")]
     pub virtual_number: String,
     /// `incoming` or `outbound`.
-    #[serde(rename = "Direction")]
     pub direction: String,
     /// Exotel's status: `busy`/`free` on an inbound passthru, `""` while an outbound call is active, then
     /// its final status (`completed`, `to_leg_unanswered`, `from_leg_unanswered`, `from_leg_cancelled`, ...).
-    #[serde(rename = "CallStatus")]
     pub call_status: String,
     /// `active` or `terminal`.
-    #[serde(rename = "CallState")]
     pub call_state: String,
-    #[serde(rename = "ToNumber")]
     pub to_number: String,
-    #[serde(rename = "FromNumber")]
     pub from_number: String,
     /// Talk seconds (0 when unknown).
-    #[serde(rename = "TotalDuration")]
     pub total_duration: i64,
     /// The recording URL, or `""`.
-    #[serde(rename = "CallRecordings")]
     pub call_recordings: String,
     /// The app's `ExotelDomain`.
-    #[serde(rename = "AccountDomain")]
     pub account_domain: String,
     /// Always `""`.
-    #[serde(rename = "TicketId")]
     pub ticket_id: String,
     /// `null` on the answer to an outbound call, the event name otherwise.
-    #[serde(rename = "CallDetail")]
     #[schema(required = true)]
     pub call_detail: Option<String>,
     /// RFC 3339, or `""` when unknown.
-    #[serde(rename = "StartTime")]
     pub start_time: String,
     /// RFC 3339, or `""` when unknown.
-    #[serde(rename = "EndTime")]
     pub end_time: String,
     /// RFC 3339, whole seconds, in the display offset.
-    #[serde(rename = "CreatedAt")]
     #[schema(format = DateTime)]
     pub created_at: String,
     /// RFC 3339, whole seconds, in the display offset.
-    #[serde(rename = "UpdatedAt")]
     #[schema(format = DateTime)]
     pub updated_at: String,
 }
