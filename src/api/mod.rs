@@ -51,5 +51,6 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(call::get))
         .routes(routes!(webhook::list))
         .routes(routes!(webhook::retry))
+        .routes(routes!(webhook::recover))
         .routes(routes!(openapi::serve))
 }

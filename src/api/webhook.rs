@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::Uri;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::AppAuth;
@@ -10,11 +10,12 @@ use super::extract::{raw_query_param, PathParam};
 use super::openapi::examples;
 use super::openapi::schemas::{envelopes, ErrorEnvelope};
 use super::pagination::{PageParams, PageRequest};
-use crate::domain::call::DeliveryStatus;
-use crate::domain::time::{display, now_ms};
+use super::JsonBody;
+use crate::domain::call::{delivery_event_type, DeliveryStatus};
+use crate::domain::time::{display, now_ms, parse_rfc3339};
 use crate::envelope::{ApiError, Result, Success};
 use crate::state::AppState;
-use crate::store::DeliveryRow;
+use crate::store::{DeliveryFilter, DeliveryRow, RecoverWindow};
 
 /// One webhook delivery: an event POSTed (or to be POSTed) to one of the app's URLs.
 #[derive(Serialize, ToSchema)]
@@ -93,7 +94,8 @@ envelopes! {
 
 /// List webhook deliveries
 ///
-/// The app's delivery log, paginated like user mappings (an addition to the seed).
+/// The app's delivery log, oldest first, paginated like user mappings (an addition to the seed),
+/// optionally narrowed by status, call, event type and creation time.
 #[utoipa::path(
     get,
     path = "/webhook_deliveries",
@@ -102,25 +104,175 @@ envelopes! {
     security(("app_token" = [])),
     params(
         ("status" = Option<DeliveryStatus>, Query, description = "Only deliveries with this status (any case)."),
+        ("call_sid" = Option<String>, Query, description = "Only the deliveries of this call."),
+        ("event_type" = Option<DeliveryEventType>, Query, description = "Only deliveries sent for this event type (any case)."),
+        ("since" = Option<String>, Query, format = DateTime,
+            description = "Only deliveries created at or after this time (RFC 3339 with an offset, compared at whole seconds)."),
+        ("until" = Option<String>, Query, format = DateTime,
+            description = "Only deliveries created at or before this time (RFC 3339 with an offset, compared at whole seconds)."),
         PageParams,
     ),
     responses(
         (status = 200, description = "A page of the delivery log.", body = DeliveryPageEnvelope, example = json!(examples::deliveries_response())),
-        (status = 400, description = "An unknown `status`, or `last_value`/`page_size` out of range.", body = ErrorEnvelope),
+        (status = 400, description = "An unknown `status` or `event_type`, a `since`/`until` that is not RFC 3339, or \
+            `last_value`/`page_size` out of range; the message names the parameter.", body = ErrorEnvelope),
     )
 )]
 pub async fn list(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri) -> Result<Success<DeliveryPage>> {
-    let status = match raw_query_param(&uri, "status")? {
-        Some(s) if !s.trim().is_empty() => Some(DeliveryStatus::parse("query parameter status", &s)?),
-        _ => None,
+    let filter = DeliveryFilter {
+        status: query_param(&uri, "status")?
+            .map(|s| DeliveryStatus::parse("query parameter status", &s))
+            .transpose()?,
+        call_sid: query_param(&uri, "call_sid")?,
+        event_type: query_param(&uri, "event_type")?
+            .map(|t| delivery_event_type("query parameter event_type", &t))
+            .transpose()?,
+        created_from: query_time(&uri, "since")?.map(|s| s * 1000),
+        // Whole seconds, inclusive: everything before the next second.
+        created_before: query_time(&uri, "until")?.map(|s| (s + 1) * 1000),
     };
     let page = PageRequest::from_query(&uri)?;
-    let rows = state.store.list_deliveries(&app.id, status, page.after, page.fetch_limit()).await?;
+    let rows = state.store.list_deliveries(&app.id, &filter, page.after, page.fetch_limit()).await?;
     let (rows, last_evaluated_value) = page.finish(rows, |row| row.seq);
     let page_size = page.size;
     let offset = state.config.display_offset;
     let deliveries = rows.into_iter().map(|row| DeliveryBody::new(row, offset)).collect();
     Ok(Success(DeliveryPage { deliveries, page_size, last_evaluated_value }))
+}
+
+/// A query parameter's value; absent and blank are the same.
+fn query_param(uri: &Uri, name: &str) -> Result<Option<String>> {
+    Ok(raw_query_param(uri, name)?.filter(|v| !v.trim().is_empty()))
+}
+
+/// A time query parameter, in unix seconds.
+fn query_time(uri: &Uri, name: &str) -> Result<Option<i64>> {
+    let field = format!("query parameter {name}");
+    Ok(query_param(uri, name)?.map(|t| parse_rfc3339(&field, &t)).transpose()?)
+}
+
+/// `POST /webhook_deliveries/recover`: which finished deliveries to queue again.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct RecoverRequest {
+    /// The window's start: deliveries created at or after it (RFC 3339 with an offset; whole seconds).
+    #[schema(value_type = String, format = DateTime, required = true)]
+    since: Option<String>,
+    /// The window's end, inclusive (default: now). The window may not be longer than the retention
+    /// (`WEBHOOK_RETENTION_DAYS`), nor end before it.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    until: Option<String>,
+    /// Which finished statuses to queue again (default `["dead"]`).
+    #[schema(value_type = Option<Vec<RecoverableStatus>>)]
+    statuses: Option<Vec<String>>,
+}
+
+/// A status `recover` may queue again.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documentation only: read by [`DeliveryStatus::parse_finished`]
+pub enum RecoverableStatus {
+    Dead,
+    Expired,
+    Delivered,
+}
+
+/// A delivery's `EventType`: the webhook setting it was sent for, or `test`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)] // documentation only: read by [`delivery_event_type`]
+pub enum DeliveryEventType {
+    Popup,
+    IncomingCallHangup,
+    MissedCall,
+    Callback,
+    Test,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct RecoverBody {
+    /// How many deliveries were queued again.
+    queued: u64,
+}
+
+envelopes! {
+    /// A success envelope whose `Data` says how many deliveries were queued again.
+    RecoverEnvelope => RecoverBody;
+}
+
+/// Recover webhook deliveries
+///
+/// Queues again every finished delivery of the app created in `[Since, Until]` whose status is in
+/// `Statuses` (an addition to the seed): after a receiver outage, one call re-sends what died.
+/// Each keeps its `DeliveryId` (the `webhook-id` header, so receivers can drop duplicates) and
+/// goes through the whole retry schedule again; a popup gets a fresh deadline. `test`
+/// deliveries are never recovered.
+#[utoipa::path(
+    post,
+    path = "/webhook_deliveries/recover",
+    operation_id = "recover_webhook_deliveries",
+    tag = "webhook_deliveries",
+    security(("app_token" = [])),
+    request_body(content = RecoverRequest, example = json!(examples::recover_request())),
+    responses(
+        (status = 200, description = "How many deliveries were queued again.", body = RecoverEnvelope, example = json!(examples::recover_response())),
+        (status = 400, description = "`Since` missing or not RFC 3339, `Until` before `Since`, a window longer than the \
+            retention or ending before it, or a status that is not dead, expired or delivered.", body = ErrorEnvelope),
+    )
+)]
+pub async fn recover(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    JsonBody(request): JsonBody<RecoverRequest>,
+) -> Result<Success<RecoverBody>> {
+    let now = now_ms();
+    let since = request.since.ok_or_else(|| ApiError::bad_request("Since is required"))?;
+    let since = parse_rfc3339("Since", &since)?;
+    let until = match request.until {
+        Some(until) => parse_rfc3339("Until", &until)?,
+        None => now / 1000,
+    };
+    if since > until {
+        return Err(ApiError::bad_request("Since must not be after Until"));
+    }
+    let retention = state.config.webhook_retention.as_secs() as i64;
+    let days = retention / 86_400;
+    if until - since > retention {
+        return Err(ApiError::bad_request(format!(
+            "the window from Since to Until must not be longer than the retention of {days} days \
+             (WEBHOOK_RETENTION_DAYS): finished deliveries older than that are deleted"
+        )));
+    }
+    if until < now / 1000 - retention {
+        return Err(ApiError::bad_request(format!(
+            "Until is past the retention of {days} days (WEBHOOK_RETENTION_DAYS): finished deliveries that old are deleted"
+        )));
+    }
+    let statuses = match request.statuses {
+        None => vec![DeliveryStatus::Dead],
+        Some(statuses) if statuses.is_empty() => {
+            return Err(ApiError::bad_request("Statuses must not be empty (leave it out for [\"dead\"])"))
+        }
+        Some(statuses) => statuses
+            .iter()
+            .enumerate()
+            .map(|(i, s)| DeliveryStatus::parse_finished(&format!("Statuses[{i}]"), s))
+            .collect::<std::result::Result<_, _>>()?,
+    };
+    let window = RecoverWindow {
+        created_from: since * 1000,
+        created_before: (until + 1) * 1000,
+        statuses,
+        now,
+        popup_deadline_ms: state.config.popup_deadline.as_millis() as i64,
+    };
+    let queued = state.store.recover_deliveries(&app.id, &window).await?;
+    if queued > 0 {
+        state.outbox.wake();
+    }
+    tracing::info!(app_id = %app.id, queued, since, until, "deliveries recovered");
+    Ok(Success(RecoverBody { queued }))
 }
 
 /// Retry a webhook delivery

@@ -136,6 +136,27 @@ impl DeliveryStatus {
     }
 }
 
+impl DeliveryStatus {
+    /// The statuses `POST /webhook_deliveries/recover` may queue again: the finished ones.
+    pub fn parse_finished(field: &str, value: &str) -> Result<Self, FieldError> {
+        match Self::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(value.trim())) {
+            Some(status) if status != Self::Pending => Ok(status),
+            _ => Err(FieldError(format!("{field} must be one of dead, expired, delivered (got {value:?})"))),
+        }
+    }
+}
+
+/// What a delivery was sent for: the webhook setting whose URL it went to, or `test`
+/// (`POST /app_setting/test`). A delivery's `EventType` is always one of these.
+pub const DELIVERY_EVENT_TYPES: [&str; 5] = ["popup", "incomingCallHangup", "missedCall", "callback", "test"];
+
+/// Reads a delivery `EventType` (any case in, the stored spelling out).
+pub fn delivery_event_type(field: &str, value: &str) -> Result<&'static str, FieldError> {
+    DELIVERY_EVENT_TYPES.into_iter().find(|t| t.eq_ignore_ascii_case(value.trim())).ok_or_else(|| {
+        FieldError(format!("{field} must be one of {} (got {value:?})", DELIVERY_EVENT_TYPES.join(", ")))
+    })
+}
+
 /// A status read back from storage, where only [`DeliveryStatus::as_str`] values are written.
 impl TryFrom<String> for DeliveryStatus {
     type Error = FieldError;
@@ -148,6 +169,24 @@ impl TryFrom<String> for DeliveryStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delivery_event_types_are_the_webhook_settings_and_test() {
+        assert_eq!(delivery_event_type("event_type", "MISSEDCALL").unwrap(), "missedCall");
+        assert_eq!(delivery_event_type("event_type", "test").unwrap(), "test");
+        let error = delivery_event_type("event_type", "record").unwrap_err().0;
+        assert_eq!(
+            error,
+            "event_type must be one of popup, incomingCallHangup, missedCall, callback, test (got \"record\")"
+        );
+    }
+
+    #[test]
+    fn only_finished_statuses_can_be_recovered() {
+        assert_eq!(DeliveryStatus::parse_finished("Statuses[0]", "Expired").unwrap(), DeliveryStatus::Expired);
+        let error = DeliveryStatus::parse_finished("Statuses[1]", "pending").unwrap_err().0;
+        assert_eq!(error, "Statuses[1] must be one of dead, expired, delivered (got \"pending\")");
+    }
 
     #[test]
     fn inbound_types_map_to_their_settings() {

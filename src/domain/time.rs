@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 
+use super::FieldError;
+
 /// Now, in unix milliseconds.
 pub fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
@@ -40,9 +42,29 @@ pub fn parse_exotel_time(text: &str) -> Option<DateTime<FixedOffset>> {
     (parsed.timestamp() > 0).then_some(parsed)
 }
 
+/// Reads a time given by a client: RFC 3339 with any offset (`2026-12-02T10:00:00+05:30`,
+/// `2026-12-02T04:30:00Z`), to unix seconds (whole seconds: a fraction is dropped).
+pub fn parse_rfc3339(field: &str, text: &str) -> Result<i64, FieldError> {
+    DateTime::parse_from_rfc3339(text.trim()).map(|t| t.timestamp()).map_err(|_| {
+        FieldError(format!(
+            "{field} must be an RFC 3339 time with an offset, such as 2026-12-02T10:00:00+05:30 (got {text:?})"
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_times_are_rfc3339_with_any_offset_read_to_whole_seconds() {
+        assert_eq!(parse_rfc3339("Since", "2023-03-23T09:36:26+05:30").unwrap(), 1_679_544_386);
+        assert_eq!(parse_rfc3339("Since", "2023-03-23T04:06:26.900Z").unwrap(), 1_679_544_386);
+        for bad in ["2023-03-23 09:36:26", "2023-03-23T09:36:26", "yesterday", ""] {
+            let error = parse_rfc3339("since", bad).unwrap_err().0;
+            assert!(error.starts_with("since must be an RFC 3339 time"), "{bad:?}: {error}");
+        }
+    }
 
     #[test]
     fn display_uses_whole_seconds_and_the_offset() {

@@ -62,6 +62,31 @@ pub struct AttemptRecord {
     pub now: i64,
 }
 
+/// Which deliveries of an app's log to list; `None` does not narrow. Times are unix ms.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub status: Option<DeliveryStatus>,
+    pub call_sid: Option<String>,
+    /// A delivery `EventType` ([`crate::domain::call::DELIVERY_EVENT_TYPES`]).
+    pub event_type: Option<&'static str>,
+    /// Created at or after.
+    pub created_from: Option<i64>,
+    /// Created before.
+    pub created_before: Option<i64>,
+}
+
+/// The finished deliveries to queue again: created in `[created_from, created_before)` (unix ms)
+/// with one of `statuses`.
+#[derive(Debug, Clone)]
+pub struct RecoverWindow {
+    pub created_from: i64,
+    pub created_before: i64,
+    pub statuses: Vec<DeliveryStatus>,
+    pub now: i64,
+    /// A recovered popup's new deadline, from now.
+    pub popup_deadline_ms: i64,
+}
+
 impl Store {
     /// Claims up to `limit` due deliveries until `lease_until`, at most `room.of(app)` of any one
     /// app. A delivery waits while an earlier one for the same call and URL is pending, so a
@@ -216,27 +241,50 @@ impl Store {
         Ok(on_writer!(self, |pool| sqlx::query(sql).bind(now).execute(pool).await.map(|r| r.rows_affected()))?)
     }
 
-    /// The app's delivery log after the cursor, oldest first, optionally of one status. A delivery
+    /// The app's delivery log after the cursor, oldest first, narrowed by `filter`. A delivery
     /// queued later has a higher `seq` than every one returned: paging never skips a row.
     pub async fn list_deliveries(
         &self,
         app_id: &str,
-        status: Option<DeliveryStatus>,
+        filter: &DeliveryFilter,
         after_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<DeliveryRow>> {
+        // Only the conditions asked for are written, so that the planner sees each one (a `call_sid`
+        // is found through its index rather than behind an `IS NULL OR`).
+        let mut conditions = String::new();
+        let mut n = 3;
+        let mut condition = |sql: &str| {
+            n += 1;
+            conditions.push_str(&format!(" AND {sql} ${n}"));
+        };
+        filter.status.is_some().then(|| condition("status ="));
+        filter.call_sid.is_some().then(|| condition("call_sid ="));
+        filter.event_type.is_some().then(|| condition("event_type ="));
+        filter.created_from.is_some().then(|| condition("created_at >="));
+        filter.created_before.is_some().then(|| condition("created_at <"));
         let sql = format!(
-            "SELECT {COLUMNS} FROM webhook_deliveries WHERE app_id = $1 AND seq > $2 AND ($3 = '' OR status = $3) \
-             ORDER BY seq LIMIT $4"
+            "SELECT {COLUMNS} FROM webhook_deliveries WHERE app_id = $1 AND seq > $2{conditions} ORDER BY seq LIMIT $3"
         );
-        let status = status.map(DeliveryStatus::as_str).unwrap_or_default();
-        Ok(on_page_reader!(self, Paged::Deliveries, app_id, |conn| sqlx::query_as(&sql)
-            .bind(app_id)
-            .bind(after_seq)
-            .bind(status)
-            .bind(limit)
-            .fetch_all(conn)
-            .await)?)
+        Ok(on_page_reader!(self, Paged::Deliveries, app_id, |conn| {
+            let mut query = sqlx::query_as(&sql).bind(app_id).bind(after_seq).bind(limit);
+            if let Some(status) = filter.status {
+                query = query.bind(status.as_str());
+            }
+            if let Some(call_sid) = &filter.call_sid {
+                query = query.bind(call_sid.as_str());
+            }
+            if let Some(event_type) = filter.event_type {
+                query = query.bind(event_type);
+            }
+            if let Some(from) = filter.created_from {
+                query = query.bind(from);
+            }
+            if let Some(before) = filter.created_before {
+                query = query.bind(before);
+            }
+            query.fetch_all(conn).await
+        })?)
     }
 
     pub async fn find_delivery(&self, app_id: &str, id: &str) -> StoreResult<Option<DeliveryRow>> {
@@ -252,6 +300,47 @@ impl Store {
              updated_at = $3 WHERE app_id = $1 AND id = $2 AND status <> 'pending' RETURNING {COLUMNS}"
         );
         Ok(on_writer!(self, |pool| sqlx::query_as(&sql).bind(app_id).bind(id).bind(now).fetch_optional(pool).await)?)
+    }
+
+    /// Queues again every finished delivery of the app created in `[from, before)` whose status is
+    /// in `statuses`, except `test` ones: due now, with the whole retry schedule ahead of it
+    /// (`attempts` starts over; the attempt log keeps what happened before), and a popup with a
+    /// fresh deadline. Each keeps its id. Returns how many were queued.
+    pub async fn recover_deliveries(&self, app_id: &str, window: &RecoverWindow) -> StoreResult<u64> {
+        let in_statuses = match self.db {
+            Db::Postgres(_) => "status = ANY($4)",
+            Db::Sqlite { .. } => "status IN (SELECT value FROM json_each($4))",
+        };
+        let sql = format!(
+            "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $5, lease_until = 0, \
+               expires_at = CASE WHEN event_type = 'popup' THEN $5 + $6 ELSE NULL END, delivered_at = NULL, \
+               updated_at = $5 \
+             WHERE app_id = $1 AND created_at >= $2 AND created_at < $3 AND {in_statuses} AND event_type <> 'test'"
+        );
+        let statuses: Vec<&str> = window.statuses.iter().map(|s| s.as_str()).collect();
+        let queued = match &self.db {
+            Db::Postgres(pool) => sqlx::query(&sql)
+                .bind(app_id)
+                .bind(window.created_from)
+                .bind(window.created_before)
+                .bind(statuses)
+                .bind(window.now)
+                .bind(window.popup_deadline_ms)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Db::Sqlite { writer, .. } => sqlx::query(&sql)
+                .bind(app_id)
+                .bind(window.created_from)
+                .bind(window.created_before)
+                .bind(serde_json::to_string(&statuses).expect("strings serialize"))
+                .bind(window.now)
+                .bind(window.popup_deadline_ms)
+                .execute(writer)
+                .await?
+                .rows_affected(),
+        };
+        Ok(queued)
     }
 
     /// Deletes finished deliveries last touched before `before`; returns how many.

@@ -8,6 +8,7 @@ mod app_setting;
 mod call;
 mod connections;
 mod customer;
+mod delivery_log;
 mod device;
 mod envelope;
 mod exotel_ccm;

@@ -40,6 +40,7 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/v2/integrations/call/{call_sid}", &["200", "400", "401", "404", "500", "503"]),
     ("GET", "/v2/integrations/webhook_deliveries", &["200", "400", "401", "500", "503"]),
     ("POST", "/v2/integrations/webhook_deliveries/{id}/retry", &["200", "400", "401", "404", "409", "500", "503"]),
+    ("POST", "/v2/integrations/webhook_deliveries/recover", &["200", "400", "401", "413", "500", "503"]),
     ("GET", "/v2/integrations/openapi.json", &["200", "500", "503"]),
     ("GET", "/healthz", &["200", "500", "503"]),
     ("GET", "/readyz", &["200", "500", "503"]),
@@ -581,7 +582,7 @@ fn parameters_are_documented() {
     has("POST", &callback, "ref", "query", true);
     has("POST", &callback, "sig", "query", true);
     has("GET", &format!("{base}/call/{{call_sid}}"), "call_sid", "path", true);
-    for name in ["status", "last_value", "page_size"] {
+    for name in ["status", "call_sid", "event_type", "since", "until", "last_value", "page_size"] {
         has("GET", &format!("{base}/webhook_deliveries"), name, "query", false);
     }
     has("POST", &format!("{base}/webhook_deliveries/{{id}}/retry"), "id", "path", true);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use integrations_core::crypto::Sealed;
-use integrations_core::store::{CallEvent, EventDelivery, EventWrite, Store, UserMappingRow};
+use integrations_core::store::{CallEvent, DeliveryFilter, EventDelivery, EventWrite, Store, UserMappingRow};
 
 use crate::helpers::{release, TestApp};
 use crate::store::{app_row, customer};
@@ -239,7 +239,8 @@ async fn a_reader_paging_the_delivery_log_while_events_commit_out_of_order_sees_
     let page = Arc::new(move |after: i64| -> Boxed<Vec<(i64, String)>> {
         let (store, app_id) = (reads.clone(), id.clone());
         Box::pin(async move {
-            let rows = store.list_deliveries(&app_id, None, after, PAGE_SIZE).await.expect("a page");
+            let rows =
+                store.list_deliveries(&app_id, &DeliveryFilter::default(), after, PAGE_SIZE).await.expect("a page");
             rows.into_iter().map(|row| (row.seq, row.id)).collect()
         })
     });

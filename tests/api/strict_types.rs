@@ -127,6 +127,13 @@ fn routes() -> Vec<Route> {
                 ("customer_id", "customer_id", STRING),
             ],
         },
+        Route {
+            method: Method::POST,
+            path: "/v2/integrations/webhook_deliveries/recover",
+            caller: Caller::App,
+            body: |_| json!({"Since": chrono::Utc::now().to_rfc3339(), "Until": chrono::Utc::now().to_rfc3339()}),
+            fields: &[("Since", "Since", STRING), ("Until", "Until", STRING)],
+        },
     ]
 }
 
@@ -182,7 +189,7 @@ async fn every_body_field_of_the_wrong_json_type_is_a_400_naming_the_field_and_i
             }
         }
     }
-    assert_eq!(checked, 32 * 5, "every field of every route was tried with every wrong type");
+    assert_eq!(checked, 34 * 5, "every field of every route was tried with every wrong type");
     // Nothing was stored by any of them.
     let users = app.get("/v2/integrations/usermapping", Some(&entity.token)).await;
     assert_eq!(users.data()["Users"], json!([]));

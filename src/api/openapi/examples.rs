@@ -270,3 +270,11 @@ pub fn delivery_retried() -> Value {
 pub fn health() -> Value {
     success("3f0c9a53-2f59-4a4c-9c2b-1a6f7a2c6f10", serde_json::json!({"status": "ok"}))
 }
+
+pub fn recover_request() -> Value {
+    serde_json::json!({"Since": "2024-05-01T00:00:00+05:30", "Until": "2024-05-01T23:59:59+05:30", "Statuses": ["dead", "expired"]})
+}
+
+pub fn recover_response() -> Value {
+    success("9d1c4f49-1c7b-4c55-8d55-7c6a1c0b2d33", serde_json::json!({"Queued": 12}))
+}
