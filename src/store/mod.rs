@@ -70,7 +70,7 @@ mod usermappings;
 pub use apps::{AppRow, AppUpdate, PassthruQuery, PassthruTarget};
 pub use calls::{CallEvent, CallRow, EventDelivery, EventWrite, QueuedDelivery};
 pub use customers::CustomerRow;
-pub use deliveries::{AppRoom, AttemptRecord, DeliveryRow};
+pub use deliveries::{AppRoom, AttemptRecord, AttemptRow, DeliveryRow, SentDelivery};
 pub use settings::SettingRow;
 pub use tokens::TokenOwner;
 pub use usermappings::UserMappingRow;
