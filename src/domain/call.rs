@@ -125,6 +125,10 @@ impl InboundType {
     }
 }
 
+/// The `EventType` of a delivery sent by `POST /app_setting/test`: finished after its one attempt,
+/// never sent again.
+pub const TEST_EVENT_TYPE: &str = "test";
+
 /// Where a webhook delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]

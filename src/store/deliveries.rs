@@ -4,7 +4,7 @@ use sqlx::FromRow;
 
 use super::pages::{PageWriter, Paged};
 use super::{Db, Store, StoreResult};
-use crate::domain::call::DeliveryStatus;
+use crate::domain::call::{DeliveryStatus, TEST_EVENT_TYPE};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct DeliveryRow {
@@ -349,13 +349,20 @@ impl Store {
     }
 
     /// Queues a finished delivery again, due now and without a deadline. `None` when it is not
-    /// this app's or is still pending.
+    /// this app's, is still pending, or is a test (sent once, never again).
     pub async fn requeue_delivery(&self, app_id: &str, id: &str, now: i64) -> StoreResult<Option<DeliveryRow>> {
         let sql = format!(
             "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3, lease_until = 0, expires_at = NULL, \
-             updated_at = $3 WHERE app_id = $1 AND id = $2 AND status <> 'pending' RETURNING {COLUMNS}"
+             updated_at = $3 WHERE app_id = $1 AND id = $2 AND status <> 'pending' AND event_type <> $4 \
+             RETURNING {COLUMNS}"
         );
-        Ok(on_writer!(self, |pool| sqlx::query_as(&sql).bind(app_id).bind(id).bind(now).fetch_optional(pool).await)?)
+        Ok(on_writer!(self, |pool| sqlx::query_as(&sql)
+            .bind(app_id)
+            .bind(id)
+            .bind(now)
+            .bind(TEST_EVENT_TYPE)
+            .fetch_optional(pool)
+            .await)?)
     }
 
     /// Deletes finished deliveries last touched before `before`; returns how many.
@@ -376,4 +383,3 @@ impl Store {
         Ok(on_reader!(self, |pool| sqlx::query_scalar(sql).bind(app_id).fetch_optional(pool).await)?)
     }
 }
-
