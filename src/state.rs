@@ -1,4 +1,5 @@
-//! What every request handler can reach: the store, the configuration, the upstream and the outbox.
+//! What every request handler can reach: the store, the configuration, the upstream, the outbox
+//! and the services above them.
 
 use std::sync::Arc;
 
@@ -6,6 +7,7 @@ use crate::config::Config;
 use crate::dispatch::{self, Outbox, OutboxConsumer};
 use crate::exotel::Exotel;
 use crate::services::call_events::CallEvents;
+use crate::services::webhook_test::WebhookTester;
 use crate::store::Store;
 use crate::telemetry;
 use crate::throttle::FailureThrottle;
@@ -21,6 +23,8 @@ pub struct AppState {
     pub outbox: Outbox,
     /// Records call events and queues their webhooks.
     pub call_events: CallEvents,
+    /// Sends sample webhooks (`POST /app_setting/test`).
+    pub webhook_tester: WebhookTester,
 }
 
 impl AppState {
@@ -31,6 +35,9 @@ impl AppState {
         let exotel = Arc::new(Exotel::new(&config));
         let (outbox, consumer) = dispatch::new_pair(&config);
         let call_events = CallEvents::new(store.clone(), outbox.clone(), &config);
-        (Self { store, config: Arc::new(config), token_failures, exotel, outbox, call_events }, consumer)
+        let webhook_tester = WebhookTester::new(store.clone(), &config);
+        let state =
+            Self { store, config: Arc::new(config), token_failures, exotel, outbox, call_events, webhook_tester };
+        (state, consumer)
     }
 }

@@ -8,9 +8,11 @@ use super::auth::AppAuth;
 use super::openapi::examples;
 use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
 use super::{JsonBody, QueryParams};
+use crate::domain::setting::WEBHOOK_KEYS;
 use crate::domain::time::now_ms;
 use crate::domain::{FieldError, SettingKey, SettingValue};
 use crate::envelope::{ApiError, Result, Success};
+use crate::services::webhook_test::TestOutcome;
 use crate::state::AppState;
 use crate::store::{AppRow, SettingRow};
 
@@ -185,4 +187,100 @@ pub async fn delete(
     }
     tracing::info!(app_id = %app.id, key = key.as_str(), "app setting deleted");
     Ok(Success("Deleted Successfully"))
+}
+
+/// `POST /app_setting/test`: which webhook URL to test.
+#[derive(Deserialize, ToSchema)]
+pub struct TestSetting {
+    /// The webhook setting whose URL receives the sample (any case in).
+    #[serde(rename = "Key")]
+    #[schema(value_type = WebhookKey, required = true)]
+    key: Option<String>,
+}
+
+/// A setting whose URL receives webhooks.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)] // documentation only: the key is parsed as a `SettingKey`
+pub enum WebhookKey {
+    Popup,
+    IncomingCallHangup,
+    MissedCall,
+    Callback,
+}
+
+/// How the one attempt of a test webhook went.
+#[derive(Serialize, ToSchema)]
+pub struct TestResult {
+    /// The test delivery's id in the delivery log (sent as `webhook-id`).
+    #[serde(rename = "DeliveryId")]
+    delivery_id: String,
+    #[serde(rename = "Url")]
+    url: String,
+    /// The receiver's HTTP status; null when no HTTP answer came (refused, unreachable, timed out).
+    #[serde(rename = "ResponseCode")]
+    #[schema(required = true)]
+    response_code: Option<i64>,
+    /// How long the attempt took, in milliseconds.
+    #[serde(rename = "DurationMs")]
+    duration_ms: i64,
+    /// Why the attempt failed, or `""` when the receiver answered 2xx.
+    #[serde(rename = "Error")]
+    error: String,
+    /// The first 4 KiB of the receiver's answer, as text.
+    #[serde(rename = "ResponseBody")]
+    response_body: String,
+}
+
+impl From<TestOutcome> for TestResult {
+    fn from(outcome: TestOutcome) -> Self {
+        Self {
+            delivery_id: outcome.delivery_id,
+            url: outcome.url,
+            response_code: outcome.response_code,
+            duration_ms: outcome.duration_ms,
+            error: outcome.error,
+            response_body: outcome.response_body,
+        }
+    }
+}
+
+envelopes! {
+    /// A success envelope whose `Data` is how a test webhook went.
+    TestResultEnvelope => TestResult;
+}
+
+/// Test a webhook URL
+///
+/// Sends one signed sample call payload (its `CallSid` starts with `test`) to the app's URL for
+/// `Key` now, through the same signing, SSRF guard and timeout as every webhook, and answers after
+/// that single attempt. It shows in the delivery log with `EventType` `test`, `delivered` or `dead`,
+/// and is never retried (an addition to the seed).
+#[utoipa::path(
+    post,
+    path = "/app_setting/test",
+    operation_id = "test_app_setting",
+    tag = "app_setting",
+    security(("app_token" = [])),
+    request_body(content = TestSetting, example = json!(examples::setting_test_request())),
+    responses(
+        (status = 200, description = "The attempt was made; `ResponseCode` and `Error` say how it went.", body = TestResultEnvelope,
+            example = json!(examples::setting_test_response())),
+        (status = 400, description = "Malformed JSON, or `Key` missing or not one of the webhook keys.", body = ErrorEnvelope),
+        (status = 404, description = "The setting `Key` is not set for this app.", body = ErrorEnvelope),
+    )
+)]
+pub async fn test(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    JsonBody(request): JsonBody<TestSetting>,
+) -> Result<Success<TestResult>> {
+    let key = match request.key.as_deref().map(str::trim) {
+        None | Some("") => {
+            return Err(ApiError::bad_request(format!("Key is required: one of {WEBHOOK_KEYS}")));
+        }
+        Some(key) => SettingKey::parse_webhook("Key", key)?,
+    };
+    let outcome = state.webhook_tester.send_sample(&app, key).await?;
+    Ok(Success(outcome.into()))
 }

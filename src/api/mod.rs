@@ -42,6 +42,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customer::get, customer::create, customer::delete))
         .routes(routes!(app::get, app::create, app::update, app::delete))
         .routes(routes!(app_setting::get, app_setting::set, app_setting::delete))
+        .routes(routes!(app_setting::test))
         .routes(routes!(usermapping::get, usermapping::create, usermapping::delete_all))
         .routes(routes!(usermapping::delete_one))
         .routes(routes!(device::update))
@@ -52,5 +53,6 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhook::list))
         .routes(routes!(webhook::retry))
         .routes(routes!(webhook::recover))
+        .routes(routes!(webhook::get))
         .routes(routes!(openapi::serve))
 }

@@ -1,4 +1,5 @@
-//! `/webhook_deliveries`: the app's delivery log, and re-queueing a finished delivery.
+//! `/webhook_deliveries`: the app's delivery log, one delivery with its attempt log, and re-queueing
+//! a finished delivery.
 
 use axum::extract::State;
 use axum::http::Uri;
@@ -11,11 +12,11 @@ use super::openapi::examples;
 use super::openapi::schemas::{envelopes, ErrorEnvelope};
 use super::pagination::{PageParams, PageRequest};
 use super::JsonBody;
-use crate::domain::call::{delivery_event_type, DeliveryStatus};
+use crate::domain::call::{delivery_event_type, CallPayload, DeliveryStatus, TEST_EVENT_TYPE};
 use crate::domain::time::{display, now_ms, parse_rfc3339};
 use crate::envelope::{ApiError, Result, Success};
 use crate::state::AppState;
-use crate::store::{DeliveryFilter, DeliveryRow, RecoverWindow};
+use crate::store::{AttemptRow, DeliveryFilter, DeliveryRow, RecoverWindow};
 
 /// One webhook delivery: an event POSTed (or to be POSTed) to one of the app's URLs.
 #[derive(Serialize, ToSchema)]
@@ -23,7 +24,8 @@ pub struct DeliveryBody {
     /// The delivery's id, sent as the `webhook-id` header on every attempt.
     #[serde(rename = "DeliveryId")]
     delivery_id: String,
-    /// The setting the event was delivered for (`popup`, `incomingCallHangup`, `missedCall`, `callback`).
+    /// The setting the event was delivered for (`popup`, `incomingCallHangup`, `missedCall`, `callback`),
+    /// or `test` for a sample sent by `POST /app_setting/test`.
     #[serde(rename = "EventType")]
     event_type: String,
     #[serde(rename = "Url")]
@@ -289,7 +291,7 @@ pub async fn recover(
         (status = 200, description = "The delivery, pending again.", body = DeliveryEnvelope, example = json!(examples::delivery_retried())),
         (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
         (status = 404, description = "No delivery with that id for this app.", body = ErrorEnvelope),
-        (status = 409, description = "The delivery is still pending.", body = ErrorEnvelope),
+        (status = 409, description = "The delivery is still pending, or is a test (never sent again).", body = ErrorEnvelope),
     )
 )]
 pub async fn retry(
@@ -299,6 +301,9 @@ pub async fn retry(
 ) -> Result<Success<DeliveryBody>> {
     let Some(row) = state.store.requeue_delivery(&app.id, &id, now_ms()).await? else {
         return match state.store.find_delivery(&app.id, &id).await? {
+            Some(row) if row.event_type == TEST_EVENT_TYPE => Err(ApiError::conflict(format!(
+                "delivery {id:?} is a test, never sent again: send another with POST /app_setting/test"
+            ))),
             Some(_) => Err(ApiError::conflict(format!("delivery {id:?} is still pending"))),
             None => Err(ApiError::not_found(format!("no delivery {id:?} for this app"))),
         };
@@ -306,4 +311,89 @@ pub async fn retry(
     state.outbox.wake();
     tracing::info!(delivery_id = %id, "delivery queued again");
     Ok(Success(DeliveryBody::new(row, state.config.display_offset)))
+}
+
+/// One attempt of a delivery.
+#[derive(Serialize, ToSchema)]
+pub struct AttemptBody {
+    /// The attempt's number, from 1, in the order they were made.
+    #[serde(rename = "Attempt")]
+    attempt: i64,
+    /// When the attempt started.
+    #[serde(rename = "At")]
+    #[schema(format = DateTime)]
+    at: String,
+    /// The receiver's HTTP status; null when no HTTP answer came (refused, unreachable, timed out).
+    #[serde(rename = "ResponseCode")]
+    #[schema(required = true)]
+    response_code: Option<i64>,
+    #[serde(rename = "DurationMs")]
+    duration_ms: i64,
+    /// Why the attempt failed, or `""` when the receiver answered 2xx.
+    #[serde(rename = "Error")]
+    error: String,
+    /// The first 4 KiB of the receiver's answer, as text.
+    #[serde(rename = "ResponseBody")]
+    response_body: String,
+}
+
+/// A delivery (the keys of the delivery log), the body it sends, and every attempt made.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryDetail {
+    #[serde(flatten)]
+    delivery: DeliveryBody,
+    /// The JSON body sent: the call payload.
+    #[serde(rename = "Payload")]
+    payload: CallPayload,
+    /// Every attempt, oldest first.
+    #[serde(rename = "AttemptLog")]
+    attempt_log: Vec<AttemptBody>,
+}
+
+envelopes! {
+    /// A success envelope whose `Data` is one delivery with its payload and attempt log.
+    DeliveryDetailEnvelope => DeliveryDetail;
+}
+
+/// Get a webhook delivery
+///
+/// One delivery of the app with the body it sends and its attempt log: when each attempt started,
+/// what the receiver answered (status and the first 4 KiB of its body) and how long it took (an
+/// addition to the seed). Kept as long as the delivery (`WEBHOOK_RETENTION_DAYS`).
+#[utoipa::path(
+    get,
+    path = "/webhook_deliveries/{id}",
+    operation_id = "get_webhook_delivery",
+    tag = "webhook_deliveries",
+    security(("app_token" = [])),
+    params(("id" = String, Path, description = "The delivery's `DeliveryId`.")),
+    responses(
+        (status = 200, description = "The delivery, its payload and its attempts.", body = DeliveryDetailEnvelope, example = json!(examples::delivery_detail())),
+        (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
+        (status = 404, description = "No delivery with that id for this app.", body = ErrorEnvelope),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    PathParam(id): PathParam<String>,
+) -> Result<Success<DeliveryDetail>> {
+    let Some((row, attempts)) = state.store.find_delivery_with_attempts(&app.id, &id).await? else {
+        return Err(ApiError::not_found(format!("no delivery {id:?} for this app")));
+    };
+    let offset = state.config.display_offset;
+    let payload = serde_json::from_str(&row.payload).map_err(ApiError::internal)?;
+    let attempt_log = attempts
+        .into_iter()
+        .zip(1..)
+        .map(|(attempt, number): (AttemptRow, i64)| AttemptBody {
+            attempt: number,
+            at: display(attempt.at, offset),
+            response_code: attempt.response_code,
+            duration_ms: attempt.duration_ms,
+            error: attempt.error,
+            response_body: attempt.response_body,
+        })
+        .collect();
+    Ok(Success(DeliveryDetail { delivery: DeliveryBody::new(row, offset), payload, attempt_log }))
 }

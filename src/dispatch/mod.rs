@@ -216,6 +216,9 @@ impl Dispatcher {
                 error: "not delivered before its deadline".to_string(),
                 next_attempt_at: now,
                 now,
+                attempted_at: now,
+                duration_ms: 0,
+                response_body: String::new(),
             };
             if let Err(error) = self.recorder.record(&delivery.id, record).await {
                 tracing::warn!(parent: &span, %error, "could not mark the delivery expired; its lease will end");
@@ -230,6 +233,7 @@ impl Dispatcher {
             timestamp: chrono::Utc::now().timestamp(),
         };
         let started = std::time::Instant::now();
+        let attempted_at = now_ms();
         let attempt = self.sender.send(&outgoing).await;
         let now = now_ms();
         let next = self.policy.next(&attempt.result, delivery.attempts, now, delivery.expires_at);
@@ -239,6 +243,9 @@ impl Dispatcher {
             error: attempt.error.clone(),
             next_attempt_at: next.at,
             now,
+            attempted_at,
+            duration_ms: attempt.duration_ms,
+            response_body: attempt.response_body,
         };
         if let Err(error) = self.recorder.record(&delivery.id, record).await {
             tracing::warn!(parent: &span, %error, "could not record the attempt; it will be retried when its lease ends");

@@ -106,6 +106,10 @@ impl InboundType {
     }
 }
 
+/// The `EventType` of a delivery sent by `POST /app_setting/test`: finished after its one attempt,
+/// never sent again.
+pub const TEST_EVENT_TYPE: &str = "test";
+
 /// Where a webhook delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]
@@ -148,7 +152,7 @@ impl DeliveryStatus {
 
 /// What a delivery was sent for: the webhook setting whose URL it went to, or `test`
 /// (`POST /app_setting/test`). A delivery's `EventType` is always one of these.
-pub const DELIVERY_EVENT_TYPES: [&str; 5] = ["popup", "incomingCallHangup", "missedCall", "callback", "test"];
+pub const DELIVERY_EVENT_TYPES: [&str; 5] = ["popup", "incomingCallHangup", "missedCall", "callback", TEST_EVENT_TYPE];
 
 /// Reads a delivery `EventType` (any case in, the stored spelling out).
 pub fn delivery_event_type(field: &str, value: &str) -> Result<&'static str, FieldError> {

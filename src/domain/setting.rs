@@ -22,6 +22,9 @@ pub enum SettingKey {
 
 pub const ALLOWED_KEYS: &str = "popup, incomingCallHangup, missedCall, callback, record, streaming, playback";
 
+/// The settings whose URL receives webhooks.
+pub const WEBHOOK_KEYS: &str = "popup, incomingCallHangup, missedCall, callback";
+
 impl SettingKey {
     pub const ALL: [SettingKey; 7] = [
         Self::Popup,
@@ -39,6 +42,20 @@ impl SettingKey {
             .into_iter()
             .find(|key| key.as_str().eq_ignore_ascii_case(value.trim()))
             .ok_or_else(|| FieldError(format!("{field} must be one of {ALLOWED_KEYS} (got {value:?})")))
+    }
+
+    /// A setting whose URL receives webhooks (`popup`, `incomingCallHangup`, `missedCall`,
+    /// `callback`), in any case; another key is refused naming those four.
+    pub fn parse_webhook(field: &str, value: &str) -> Result<Self, FieldError> {
+        Self::parse(field, value)
+            .ok()
+            .filter(|key| key.receives_webhooks())
+            .ok_or_else(|| FieldError(format!("{field} must be one of {WEBHOOK_KEYS} (got {value:?})")))
+    }
+
+    /// Whether the setting's URL receives webhooks.
+    pub fn receives_webhooks(self) -> bool {
+        matches!(self, Self::Popup | Self::IncomingCallHangup | Self::MissedCall | Self::Callback)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -148,6 +165,15 @@ mod tests {
         assert_eq!(SettingKey::parse("Key", "incomingcallhangup").unwrap().as_str(), "incomingCallHangup");
         let err = SettingKey::parse("Key", "colour").unwrap_err();
         assert!(err.0.contains(ALLOWED_KEYS));
+    }
+
+    #[test]
+    fn only_the_four_webhook_keys_receive_webhooks() {
+        assert_eq!(SettingKey::parse_webhook("Key", "MISSEDCALL").unwrap(), SettingKey::MissedCall);
+        for key in ["record", "playback", "streaming", "colour"] {
+            let err = SettingKey::parse_webhook("Key", key).unwrap_err();
+            assert_eq!(err.0, format!("Key must be one of {WEBHOOK_KEYS} (got {key:?})"));
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The operations the HTTP handlers and the command line share, above the store, the upstream and
-//! the dispatcher and below `api/` and `cli`: registering customers, recording call events.
+//! the dispatcher and below `api/` and `cli`: registering customers, recording call events,
+//! testing a webhook URL.
 
 pub mod call_events;
 pub mod customers;
+pub mod webhook_test;

@@ -2,9 +2,9 @@
 
 use sqlx::FromRow;
 
-use super::pages::Paged;
+use super::pages::{PageWriter, Paged};
 use super::{Db, Store, StoreResult};
-use crate::domain::call::DeliveryStatus;
+use crate::domain::call::{DeliveryStatus, TEST_EVENT_TYPE};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct DeliveryRow {
@@ -52,7 +52,7 @@ pub struct AppRoom {
 /// behind one app whose room is smaller than its backlog.
 const CLAIM_SCAN_FACTOR: i64 = 4;
 
-/// What an attempt came to.
+/// What an attempt came to: the delivery's new state, and the attempt's entry in its attempt log.
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
     pub status: DeliveryStatus,
@@ -60,6 +60,48 @@ pub struct AttemptRecord {
     pub error: String,
     pub next_attempt_at: i64,
     pub now: i64,
+    /// When the attempt started (unix ms).
+    pub attempted_at: i64,
+    pub duration_ms: i64,
+    /// The start of the receiver's answer, `""` without one.
+    pub response_body: String,
+}
+
+/// One entry of a delivery's attempt log, oldest first; its number is its place in the log.
+#[derive(Debug, Clone, FromRow)]
+pub struct AttemptRow {
+    pub at: i64,
+    pub response_code: Option<i64>,
+    pub duration_ms: i64,
+    pub error: String,
+    pub response_body: String,
+}
+
+/// A delivery sent once outside the queue (`POST /app_setting/test`): stored finished, with its attempt.
+#[derive(Debug, Clone)]
+pub struct SentDelivery {
+    pub id: String,
+    pub app_id: String,
+    pub event_type: String,
+    pub url: String,
+    pub call_sid: String,
+    pub payload: String,
+}
+
+/// The insert of an attempt's entry in the log of its delivery, on either backend's connection.
+macro_rules! insert_attempt {
+    ($delivery_id:expr, $record:expr) => {
+        sqlx::query(
+            "INSERT INTO delivery_attempts (delivery_id, at, response_code, duration_ms, error, response_body) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind($delivery_id)
+        .bind($record.attempted_at)
+        .bind($record.response_code)
+        .bind($record.duration_ms)
+        .bind(&$record.error)
+        .bind(&$record.response_body)
+    };
 }
 
 /// Which deliveries of an app's log to list; `None` does not narrow. Times are unix ms.
@@ -190,19 +232,26 @@ impl Store {
         Ok(())
     }
 
-    /// Records the outcomes of attempts and releases their leases, in one write.
+    /// Records the outcomes of attempts, logs each attempt and releases their leases, in one write.
     pub async fn record_attempts(&self, records: &[(&str, &AttemptRecord)]) -> StoreResult<()> {
         match &self.db {
             Db::Postgres(pool) => {
-                // One statement for the whole batch: the outcomes arrive as parallel arrays.
+                // One statement for the whole batch: the outcomes arrive as parallel arrays; the
+                // update returns the rows it changed (still unfinished: a delivery another process
+                // finished meanwhile is left alone), and only those get their attempt logged.
                 let sql = format!(
-                    "UPDATE webhook_deliveries d SET status = v.status, attempts = d.attempts + 1, \
-                     last_response_code = v.code, last_error = v.error, next_attempt_at = v.next_at, \
-                     lease_until = 0, updated_at = v.at, \
-                     delivered_at = CASE WHEN v.status = 'delivered' THEN v.at ELSE d.delivered_at END \
-                     FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[]) \
-                     AS v(id, status, code, error, next_at, at) \
-                     WHERE d.id = v.id AND d.{UNFINISHED}"
+                    "WITH recorded AS ( \
+                       UPDATE webhook_deliveries d SET status = v.status, attempts = d.attempts + 1, \
+                       last_response_code = v.code, last_error = v.error, next_attempt_at = v.next_at, \
+                       lease_until = 0, updated_at = v.at, \
+                       delivered_at = CASE WHEN v.status = 'delivered' THEN v.at ELSE d.delivered_at END \
+                       FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], \
+                         $7::bigint[], $8::bigint[], $9::text[]) \
+                       AS v(id, status, code, error, next_at, at, attempted_at, duration_ms, body) \
+                       WHERE d.id = v.id AND d.{UNFINISHED} \
+                       RETURNING v.id, v.attempted_at, v.code, v.duration_ms, v.error, v.body) \
+                     INSERT INTO delivery_attempts (delivery_id, at, response_code, duration_ms, error, response_body) \
+                     SELECT id, attempted_at, code, duration_ms, error, body FROM recorded ORDER BY attempted_at"
                 );
                 sqlx::query(&sql)
                     .bind(records.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>())
@@ -211,13 +260,16 @@ impl Store {
                     .bind(records.iter().map(|(_, r)| r.error.clone()).collect::<Vec<_>>())
                     .bind(records.iter().map(|(_, r)| r.next_attempt_at).collect::<Vec<_>>())
                     .bind(records.iter().map(|(_, r)| r.now).collect::<Vec<_>>())
+                    .bind(records.iter().map(|(_, r)| r.attempted_at).collect::<Vec<_>>())
+                    .bind(records.iter().map(|(_, r)| r.duration_ms).collect::<Vec<_>>())
+                    .bind(records.iter().map(|(_, r)| r.response_body.clone()).collect::<Vec<_>>())
                     .execute(pool)
                     .await?;
             }
             Db::Sqlite { writer, .. } => {
                 let mut tx = writer.begin().await?;
                 for (id, record) in records {
-                    sqlx::query(RECORD_ATTEMPT)
+                    let recorded = sqlx::query(RECORD_ATTEMPT)
                         .bind(*id)
                         .bind(record.status.as_str())
                         .bind(record.response_code)
@@ -226,6 +278,9 @@ impl Store {
                         .bind(record.now)
                         .execute(&mut *tx)
                         .await?;
+                    if recorded.rows_affected() > 0 {
+                        insert_attempt!(*id, record).execute(&mut *tx).await?;
+                    }
                 }
                 tx.commit().await?;
             }
@@ -292,14 +347,70 @@ impl Store {
         Ok(on_reader!(self, |pool| sqlx::query_as(&sql).bind(app_id).bind(id).fetch_optional(pool).await)?)
     }
 
+    /// The delivery and its attempt log, oldest attempt first. An attempt recorded between the
+    /// two reads may show in the log before `attempts` counts it.
+    pub async fn find_delivery_with_attempts(
+        &self,
+        app_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<(DeliveryRow, Vec<AttemptRow>)>> {
+        let Some(delivery) = self.find_delivery(app_id, id).await? else { return Ok(None) };
+        let sql = "SELECT at, response_code, duration_ms, error, response_body FROM delivery_attempts \
+                   WHERE delivery_id = $1 ORDER BY seq";
+        let attempts = on_reader!(self, |pool| sqlx::query_as(sql).bind(&delivery.id).fetch_all(pool).await)?;
+        Ok(Some((delivery, attempts)))
+    }
+
+    /// Stores a delivery that was sent once already, finished (`record.status`) with its one
+    /// attempt: no claim ever takes it. Returns it as stored.
+    pub async fn record_sent_delivery(&self, sent: &SentDelivery, record: &AttemptRecord) -> StoreResult<DeliveryRow> {
+        let sql = format!(
+            "INSERT INTO webhook_deliveries (id, app_id, event_type, url, call_sid, payload, status, attempts, \
+             next_attempt_at, lease_until, expires_at, last_response_code, last_error, created_at, updated_at, \
+             delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, 0, NULL, $9, $10, $11, $8, $12) \
+             RETURNING {COLUMNS}"
+        );
+        let delivered_at = (record.status == DeliveryStatus::Delivered).then_some(record.now);
+        Ok(on_writer!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            tx.hold_pages(Paged::Deliveries, &sent.app_id).await?;
+            let row: DeliveryRow = sqlx::query_as(&sql)
+                .bind(&sent.id)
+                .bind(&sent.app_id)
+                .bind(&sent.event_type)
+                .bind(&sent.url)
+                .bind(&sent.call_sid)
+                .bind(&sent.payload)
+                .bind(record.status.as_str())
+                .bind(record.now)
+                .bind(record.response_code)
+                .bind(&record.error)
+                .bind(record.attempted_at)
+                .bind(delivered_at)
+                .fetch_one(&mut *tx)
+                .await?;
+            insert_attempt!(&sent.id, record).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(row)
+        }
+        .await)?)
+    }
+
     /// Queues a finished delivery again, due now and without a deadline. `None` when it is not
-    /// this app's or is still pending.
+    /// this app's, is still pending, or is a test (sent once, never again).
     pub async fn requeue_delivery(&self, app_id: &str, id: &str, now: i64) -> StoreResult<Option<DeliveryRow>> {
         let sql = format!(
             "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3, lease_until = 0, expires_at = NULL, \
-             updated_at = $3 WHERE app_id = $1 AND id = $2 AND status <> 'pending' RETURNING {COLUMNS}"
+             updated_at = $3 WHERE app_id = $1 AND id = $2 AND status <> 'pending' AND event_type <> $4 \
+             RETURNING {COLUMNS}"
         );
-        Ok(on_writer!(self, |pool| sqlx::query_as(&sql).bind(app_id).bind(id).bind(now).fetch_optional(pool).await)?)
+        Ok(on_writer!(self, |pool| sqlx::query_as(&sql)
+            .bind(app_id)
+            .bind(id)
+            .bind(now)
+            .bind(TEST_EVENT_TYPE)
+            .fetch_optional(pool)
+            .await)?)
     }
 
     /// Queues again every finished delivery of the app created in `[from, before)` whose status is
@@ -315,7 +426,7 @@ impl Store {
             "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $5, lease_until = 0, \
                expires_at = CASE WHEN event_type = 'popup' THEN $5 + $6 ELSE NULL END, delivered_at = NULL, \
                updated_at = $5 \
-             WHERE app_id = $1 AND created_at >= $2 AND created_at < $3 AND {in_statuses} AND event_type <> 'test'"
+             WHERE app_id = $1 AND created_at >= $2 AND created_at < $3 AND {in_statuses} AND event_type <> '{TEST_EVENT_TYPE}'"
         );
         let statuses: Vec<&str> = window.statuses.iter().map(|s| s.as_str()).collect();
         let queued = match &self.db {

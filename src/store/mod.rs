@@ -70,7 +70,7 @@ mod usermappings;
 pub use apps::{AppRow, AppUpdate, PassthruQuery, PassthruTarget};
 pub use calls::{CallEvent, CallRow, EventDelivery, EventWrite, QueuedDelivery};
 pub use customers::CustomerRow;
-pub use deliveries::{AppRoom, AttemptRecord, DeliveryFilter, DeliveryRow, RecoverWindow};
+pub use deliveries::{AppRoom, AttemptRecord, AttemptRow, DeliveryFilter, DeliveryRow, RecoverWindow, SentDelivery};
 pub use settings::SettingRow;
 pub use tokens::TokenOwner;
 pub use usermappings::UserMappingRow;

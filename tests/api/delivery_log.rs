@@ -263,3 +263,18 @@ async fn a_bad_recover_request_is_a_400_naming_what_to_fix() {
     let no_token = app.post(RECOVER, None, json!({"Since": days_ago(1)})).await;
     no_token.error(StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn recover_never_sends_a_url_test_again() {
+    let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
+        WebhookTest::start(&[], &[("callback", "/callback")]).await;
+    receiver.script([Reply::status(500)]);
+    let tested = app.post("/v2/integrations/app_setting/test", Some(&entity.token), json!({"Key": "callback"})).await;
+    assert_eq!(tested.data()["ResponseCode"], 500);
+    assert_eq!(listed(&app, &entity, "event_type=test&status=dead").await.len(), 1);
+
+    let recovered = app.post(RECOVER, Some(&entity.token), json!({"Since": an_hour_ago()})).await;
+    assert_eq!(recovered.data(), &json!({"Queued": 0}));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1);
+}

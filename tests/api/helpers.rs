@@ -614,3 +614,16 @@ impl WebhookTest {
         Self { app, receiver, entity, dispatcher }
     }
 }
+
+impl TestApp {
+    /// The one integer `sql` answers (a `SELECT COUNT(*) …`), read behind the store's back.
+    pub async fn raw_count(&self, sql: &str) -> i64 {
+        #[cfg(not(feature = "pg-tests"))]
+        let pool = sqlx::SqlitePool::connect(&self.raw).await.expect("raw sqlite pool");
+        #[cfg(feature = "pg-tests")]
+        let pool = sqlx::PgPool::connect_with(self.raw.clone()).await.expect("raw postgres pool");
+        let count: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+        count
+    }
+}

@@ -5,6 +5,7 @@ mod helpers;
 
 mod app;
 mod app_setting;
+mod attempt_log;
 mod call;
 mod connections;
 mod customer;

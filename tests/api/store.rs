@@ -391,6 +391,9 @@ fn finished(
         error: String::new(),
         next_attempt_at: now,
         now,
+        attempted_at: now,
+        duration_ms: 5,
+        response_body: String::new(),
     }
 }
 

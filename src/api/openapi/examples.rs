@@ -278,3 +278,54 @@ pub fn recover_request() -> Value {
 pub fn recover_response() -> Value {
     success("9d1c4f49-1c7b-4c55-8d55-7c6a1c0b2d33", serde_json::json!({"Queued": 12}))
 }
+
+pub fn setting_test_request() -> Value {
+    serde_json::json!({"Key": "incomingCallHangup"})
+}
+
+pub fn setting_test_response() -> Value {
+    success(
+        "c2b1f0a4-7d0e-4c3a-9f5e-0d6b8e1f2a37",
+        serde_json::json!({
+            "DeliveryId": "msg_4e0f3b9c2a7d4f1e8b6c5d4a3f2e1d0c",
+            "Url": "https://crm.example.com/hooks/hangup",
+            "ResponseCode": 200,
+            "DurationMs": 184,
+            "Error": "",
+            "ResponseBody": "{\"received\":true}"
+        }),
+    )
+}
+
+/// A delivery that failed once and then arrived, with its payload and its two attempts.
+pub fn delivery_detail() -> Value {
+    let mut data = delivery("delivered", Value::Null);
+    data["EventType"] = "incomingCallHangup".into();
+    data["Url"] = "https://crm.example.com/hooks/hangup".into();
+    data["CallSid"] = "b7c5f0e2a4d34f6f9c1e8a2d3b4c5d6e".into();
+    data["Attempts"] = 2.into();
+    data["LastResponseCode"] = 200.into();
+    data["LastError"] = "".into();
+    data["DeliveredAt"] = "2023-12-04T23:03:08+05:30".into();
+    data["CreatedAt"] = "2023-12-04T23:03:02+05:30".into();
+    data["Payload"] = hangup_webhook();
+    data["AttemptLog"] = serde_json::json!([
+        {
+            "Attempt": 1,
+            "At": "2023-12-04T23:03:02+05:30",
+            "ResponseCode": 500,
+            "DurationMs": 95,
+            "Error": "receiver answered 500: database is down",
+            "ResponseBody": "database is down"
+        },
+        {
+            "Attempt": 2,
+            "At": "2023-12-04T23:03:08+05:30",
+            "ResponseCode": 200,
+            "DurationMs": 41,
+            "Error": "",
+            "ResponseBody": "ok"
+        }
+    ]);
+    success("9d1c4f49-1c7b-4c55-8d55-7c6a1c0b2d33", data)
+}
