@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use chrono::FixedOffset;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -15,7 +16,7 @@ use crate::domain::time::{display, now_ms, parse_exotel_time};
 use crate::domain::SettingKey;
 use crate::envelope::{ApiError, Result};
 use crate::exotel::events::{InboundEvent, PassthruParams, StatusEvent};
-use crate::exotel::SandboxCallOutcome;
+use crate::exotel::{InboundStep, SandboxCallOutcome, SimulatedInboundCall};
 use crate::store::{AppRow, CallEvent, EventDelivery, EventWrite, PassthruTarget, QueuedDelivery, Store};
 use crate::telemetry;
 
@@ -87,6 +88,42 @@ impl CallEvents {
         let payload = inbound_payload(&app, event, app_user_id, self.display_offset, now_ms());
         let target = Some(WebhookTarget { setting, url });
         self.record_and_queue(&app, &payload, event.kind.as_str(), target).await?;
+        Ok(payload)
+    }
+
+    /// Plays a sandbox inbound call through [`CallEvents::passthru`], as Exotel's flow would: its
+    /// first popup now (its payload is the answer), the other steps in the background,
+    /// `sandbox_call_step` apart. Those live in this process only: a restart loses the ones not yet
+    /// played (the popup's webhook, queued with the event, is not lost).
+    pub async fn simulate_inbound(&self, app: &AppRow, call: SimulatedInboundCall) -> Result<CallPayload> {
+        let (first, rest) = call.steps().split_first().expect("a simulated call has steps");
+        let payload = self.play_step(&app.id, &call, *first).await?;
+        let span = tracing::info_span!(
+            "sandbox_inbound_call",
+            call_sid = %call.call_sid,
+            customer_id = %app.customer_id,
+            app_id = %app.id,
+        );
+        let (events, app_id, step_pause) = (self.clone(), app.id.clone(), self.sandbox_call_step);
+        tokio::spawn(
+            async move {
+                for step in rest {
+                    tokio::time::sleep(step_pause).await;
+                    if let Err(error) = events.play_step(&app_id, &call, *step).await {
+                        tracing::warn!(%error, call_sid = %call.call_sid, ?step, "sandbox inbound call stopped: a step could not be recorded");
+                        return;
+                    }
+                }
+            }
+            .instrument(span),
+        );
+        Ok(payload)
+    }
+
+    /// One step of a simulated inbound call, sent through the passthru as Exotel would send it now.
+    async fn play_step(&self, app_id: &str, call: &SimulatedInboundCall, step: InboundStep) -> Result<CallPayload> {
+        let payload = self.passthru(app_id, &call.params(step, now_ms())).await?;
+        tracing::info!(call_sid = %call.call_sid, ?step, kind = step.kind().as_str(), "sandbox inbound call step played");
         Ok(payload)
     }
 

@@ -270,3 +270,20 @@ pub fn delivery_retried() -> Value {
 pub fn health() -> Value {
     success("3f0c9a53-2f59-4a4c-9c2b-1a6f7a2c6f10", serde_json::json!({"status": "ok"}))
 }
+
+pub fn sandbox_inbound_call_request() -> Value {
+    serde_json::json!({"from": "+919812300077", "user_id": "1", "outcome": "answered", "talk_seconds": 42})
+}
+
+/// The first popup of a simulated inbound call (contract 11), as `POST /sandbox/inbound_call` answers it.
+pub fn sandbox_inbound_call_response() -> Value {
+    let mut payload = inbound_webhook("active", "dial", "");
+    payload["CallSid"] = "3f9d1c0b7a5e4d2c8b1a0f9e8d7c6b5a".into();
+    payload["DialWhomNumber"] = "sip:a4343j".into();
+    payload["VirtualNumber"] = "+918040001111".into();
+    payload["ToNumber"] = "+918040001111".into();
+    payload["FromNumber"] = "+919812300077".into();
+    payload["CallStatus"] = "busy".into();
+    payload["AccountDomain"] = "sandbox".into();
+    success("0b8e3c2a-6f4d-4e1b-9a7c-5d2f1e0c9b8a", payload)
+}
