@@ -95,7 +95,8 @@ pub struct Config {
     pub popup_deadline: Duration,
     /// How long finished deliveries stay in the log before they are purged.
     pub webhook_retention: Duration,
-    /// The pause between a sandbox call's events (answered, then terminal).
+    /// The pause between a sandbox call's simulated events: an outbound call's (answered, then terminal)
+    /// and a simulated inbound call's passthru requests (`POST /sandbox/inbound_call`).
     pub sandbox_call_step: Duration,
     /// How long one call to Exotel may take before it counts as unreachable.
     pub exotel_timeout: Duration,

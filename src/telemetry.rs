@@ -28,6 +28,14 @@ where
     }
 }
 
+/// Names the app (and its customer) in the current span: a request's, or a simulated call's (spans
+/// that declare the `customer_id` and `app_id` fields; elsewhere it does nothing).
+pub fn record_app_in_span(customer_id: &str, app_id: &str) {
+    let span = tracing::Span::current();
+    span.record("customer_id", customer_id);
+    span.record("app_id", app_id);
+}
+
 /// Prometheus metrics: one recorder per process, rendered by `GET /metrics`.
 pub mod metrics {
     use std::sync::OnceLock;

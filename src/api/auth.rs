@@ -12,6 +12,7 @@ use crate::domain::time::now_ms;
 use crate::envelope::ApiError;
 use crate::state::AppState;
 use crate::store::{AppRow, CustomerRow, TokenOwner};
+use crate::telemetry;
 
 /// A freshly minted token: the text handed out once, and the hash that is stored.
 pub struct MintedToken {
@@ -75,9 +76,7 @@ impl FromRequestParts<AppState> for AnyAuth {
 
 /// Names the app (and its customer) in the current request's log span.
 pub fn record_app_in_span(app: &AppRow) {
-    let span = tracing::Span::current();
-    span.record("customer_id", app.customer_id.as_str());
-    span.record("app_id", app.id.as_str());
+    telemetry::record_app_in_span(&app.customer_id, &app.id);
 }
 
 /// Proof that a customer token was presented: the handler gets the customer, never a raw id.

@@ -17,7 +17,7 @@ use crate::domain::call::{CallPayload, InboundType};
 use crate::domain::time::now_ms;
 use crate::domain::{non_empty, PhoneNumber, SettingKey};
 use crate::envelope::{within_storage_bound, ApiError, Result, Success};
-use crate::exotel::events::{status_callback_signed, status_callback_url, InboundEvent, PassthruParams, StatusEvent};
+use crate::exotel::events::{status_callback_signed, status_callback_url, PassthruParams, StatusEvent};
 use crate::exotel::{ExotelApi, NewCall};
 use crate::services::call_events::outbound_payload;
 use crate::state::AppState;
@@ -135,15 +135,7 @@ pub async fn inbound(
     RawBody(body): RawBody,
 ) -> Result<Success<&'static str>> {
     let params = passthru_params(&uri, &headers, &body)?;
-    let kind = InboundEvent::kind(&params)?;
-    within_storage_bound(state.config.database_acquire_timeout, async {
-        let event = InboundEvent::read(kind, &params)?;
-        let target = state.call_events.passthru_target(&app_id, &event).await?;
-        // Before the event is recorded, so that its log lines carry the app.
-        record_app_in_span(&target.app);
-        state.call_events.record_inbound(target, &event).await
-    })
-    .await?;
+    within_storage_bound(state.config.database_acquire_timeout, state.call_events.passthru(&app_id, &params)).await?;
     Ok(Success("Success"))
 }
 

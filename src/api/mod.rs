@@ -16,6 +16,7 @@ mod extract;
 pub mod openapi;
 pub mod ops;
 mod pagination;
+pub mod sandbox;
 pub mod token;
 pub mod usermapping;
 pub mod webhook;
@@ -50,6 +51,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(call::outbound))
         .routes(routes!(call::status_callback))
         .routes(routes!(call::get))
+        .routes(routes!(sandbox::inbound_call))
         .routes(routes!(webhook::list))
         .routes(routes!(webhook::retry))
         .routes(routes!(webhook::recover))

@@ -89,6 +89,16 @@ impl InboundType {
         }
     }
 
+    /// The contract's spelling: `popup`, `incomingcallhungup`, `missedcall`. It is also the name a call
+    /// event of this type is stored under.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Popup => "popup",
+            Self::IncomingCallHungUp => "incomingcallhungup",
+            Self::MissedCall => "missedcall",
+        }
+    }
+
     pub fn setting(self) -> SettingKey {
         match self {
             Self::Popup => SettingKey::Popup,
@@ -198,6 +208,10 @@ mod tests {
         assert_eq!(InboundType::parse(Some("IncomingCallHungUp")).unwrap().setting(), SettingKey::IncomingCallHangup);
         assert_eq!(InboundType::parse(Some("missedcall")).unwrap().call_state(), "terminal");
         assert!(InboundType::parse(Some("ring")).is_err());
+        for kind in [InboundType::Popup, InboundType::IncomingCallHungUp, InboundType::MissedCall] {
+            assert_eq!(InboundType::parse(Some(kind.as_str())).unwrap(), kind);
+        }
+        assert_eq!(InboundType::IncomingCallHungUp.as_str(), "incomingcallhungup");
         assert!(InboundType::parse(None).is_err());
     }
 

@@ -22,6 +22,15 @@ pub fn india_offset() -> FixedOffset {
     FixedOffset::east_opt(5 * 3600 + 30 * 60).expect("valid offset")
 }
 
+/// A time as Exotel writes it: India time without an offset (`2024-05-01 10:00:00`).
+pub fn exotel_time(unix_ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(unix_ms)
+        .unwrap_or_default()
+        .with_timezone(&india_offset())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
 /// Reads a time as Exotel sends it: `2024-05-01 10:00:00` (India time), with an explicit offset
 /// (`2024-05-01 10:00:00+05:30`), or RFC 3339. Exotel's placeholder `1970-01-01 05:30:00` means
 /// unknown and reads as `None`, as does anything unparseable.
@@ -81,5 +90,12 @@ mod tests {
         assert!(parse_exotel_time("1970-01-01 05:30:00+05:30").is_none());
         assert!(parse_exotel_time("").is_none());
         assert!(parse_exotel_time("yesterday").is_none());
+    }
+
+    #[test]
+    fn exotel_times_are_written_in_india_time_and_read_back() {
+        let at = 1_714_537_800_000; // 2024-05-01T04:30:00Z
+        assert_eq!(exotel_time(at), "2024-05-01 10:00:00");
+        assert_eq!(parse_exotel_time(&exotel_time(at)).unwrap().timestamp_millis(), at);
     }
 }

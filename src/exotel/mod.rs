@@ -15,7 +15,7 @@ pub mod events;
 mod sandbox;
 
 pub use ccm::CcmClient;
-pub use sandbox::{Sandbox, SandboxCallOutcome};
+pub use sandbox::{InboundOutcome, InboundStep, Sandbox, SandboxCallOutcome, SimulatedInboundCall};
 
 /// The Exotel account an app acts for.
 #[derive(Clone)]

@@ -1,10 +1,12 @@
 //! The call-events service: turning what happened to a call (an inbound passthru, an outbound call
 //! placed, Exotel's status events, the sandbox's simulated ones) into the call's stored payload and
-//! its queued webhook, in one transaction.
+//! its queued webhook, in one transaction. A call event is stored under the contract's name
+//! (CONTRACT 10): the passthru `type`, `outbound_call` for a call's creation, or Exotel's event.
 
 use std::time::Duration;
 
 use chrono::FixedOffset;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -13,9 +15,13 @@ use crate::domain::call::CallPayload;
 use crate::domain::time::{display, now_ms, parse_exotel_time};
 use crate::domain::SettingKey;
 use crate::envelope::{ApiError, Result};
-use crate::exotel::events::{InboundEvent, StatusEvent};
-use crate::exotel::SandboxCallOutcome;
+use crate::exotel::events::{InboundEvent, PassthruParams, StatusEvent};
+use crate::exotel::{InboundStep, SandboxCallOutcome, SimulatedInboundCall};
 use crate::store::{AppRow, CallEvent, EventDelivery, EventWrite, PassthruTarget, QueuedDelivery, Store};
+use crate::telemetry;
+
+/// The stored name of an outbound call's creation (CONTRACT 10); its later events are named by Exotel.
+const OUTBOUND_CALL: &str = "outbound_call";
 
 /// Records call events and queues their webhooks. Cheap to clone.
 #[derive(Clone)]
@@ -53,9 +59,22 @@ impl CallEvents {
         Ok(WebhookTarget { setting, url })
     }
 
+    /// One inbound passthru, Exotel's or the sandbox simulator's: reads the parameters (400 on a bad
+    /// `type` or `CallSid`), finds the app (404), names it in the current span, records the event
+    /// (stored under its `type`) and queues its webhook to the app's URL for that type. Returns the
+    /// call payload recorded.
+    pub async fn passthru(&self, app_id: &str, params: &PassthruParams) -> Result<CallPayload> {
+        let kind = InboundEvent::kind(params)?;
+        let event = InboundEvent::read(kind, params)?;
+        let target = self.passthru_target(app_id, &event).await?;
+        // Before the event is recorded, so that its log lines carry the app.
+        telemetry::record_app_in_span(&target.app.customer_id, &target.app.id);
+        self.record_inbound(target, &event).await
+    }
+
     /// What an inbound passthru needs: the app (404 when there is none), its URL for the event's
     /// type and the agent dialled.
-    pub async fn passthru_target(&self, app_id: &str, event: &InboundEvent) -> Result<PassthruTarget> {
+    async fn passthru_target(&self, app_id: &str, event: &InboundEvent) -> Result<PassthruTarget> {
         self.store
             .find_passthru_target(app_id, event.kind.setting().as_str(), &event.dial_whom)
             .await?
@@ -63,17 +82,55 @@ impl CallEvents {
     }
 
     /// An inbound passthru: records the event and queues its webhook to the target's URL.
-    pub async fn record_inbound(&self, target: PassthruTarget, event: &InboundEvent) -> Result<()> {
+    async fn record_inbound(&self, target: PassthruTarget, event: &InboundEvent) -> Result<CallPayload> {
         let PassthruTarget { app, url, app_user_id } = target;
         let setting = event.kind.setting();
         let payload = inbound_payload(&app, event, app_user_id, self.display_offset, now_ms());
-        self.record_and_queue(&app, &payload, setting.as_str(), Some(WebhookTarget { setting, url })).await
+        let target = Some(WebhookTarget { setting, url });
+        self.record_and_queue(&app, &payload, event.kind.as_str(), target).await?;
+        Ok(payload)
+    }
+
+    /// Plays a sandbox inbound call through [`CallEvents::passthru`], as Exotel's flow would: its
+    /// first popup now (its payload is the answer), the other steps in the background,
+    /// `sandbox_call_step` apart. Those live in this process only: a restart loses the ones not yet
+    /// played (the popup's webhook, queued with the event, is not lost).
+    pub async fn simulate_inbound(&self, app: &AppRow, call: SimulatedInboundCall) -> Result<CallPayload> {
+        let (first, rest) = call.steps().split_first().expect("a simulated call has steps");
+        let payload = self.play_step(&app.id, &call, *first).await?;
+        let span = tracing::info_span!(
+            "sandbox_inbound_call",
+            call_sid = %call.call_sid,
+            customer_id = %app.customer_id,
+            app_id = %app.id,
+        );
+        let (events, app_id, step_pause) = (self.clone(), app.id.clone(), self.sandbox_call_step);
+        tokio::spawn(
+            async move {
+                for step in rest {
+                    tokio::time::sleep(step_pause).await;
+                    if let Err(error) = events.play_step(&app_id, &call, *step).await {
+                        tracing::warn!(%error, call_sid = %call.call_sid, ?step, "sandbox inbound call stopped: a step could not be recorded");
+                        return;
+                    }
+                }
+            }
+            .instrument(span),
+        );
+        Ok(payload)
+    }
+
+    /// One step of a simulated inbound call, sent through the passthru as Exotel would send it now.
+    async fn play_step(&self, app_id: &str, call: &SimulatedInboundCall, step: InboundStep) -> Result<CallPayload> {
+        let payload = self.passthru(app_id, &call.params(step, now_ms())).await?;
+        tracing::info!(call_sid = %call.call_sid, ?step, kind = step.kind().as_str(), "sandbox inbound call step played");
+        Ok(payload)
     }
 
     /// An outbound call Exotel accepted: recorded without a webhook (only Exotel's events go to the
     /// `callback` URL). On the sandbox, its simulated events then follow.
     pub async fn record_placed(&self, app: &AppRow, payload: &CallPayload, sandbox: bool) -> Result<()> {
-        self.record_and_queue(app, payload, "placed", None).await?;
+        self.record_and_queue(app, payload, OUTBOUND_CALL, None).await?;
         if sandbox {
             self.spawn_sandbox_lifecycle(app.clone(), payload.call_sid.clone(), payload.to_number.clone());
         }

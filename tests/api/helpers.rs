@@ -615,15 +615,50 @@ impl WebhookTest {
     }
 }
 
+#[cfg(not(feature = "pg-tests"))]
+type RawPool = sqlx::SqlitePool;
+#[cfg(feature = "pg-tests")]
+type RawPool = sqlx::PgPool;
+
 impl TestApp {
-    /// The one integer `sql` answers (a `SELECT COUNT(*) …`), read behind the store's back.
-    pub async fn raw_count(&self, sql: &str) -> i64 {
+    /// A pool on the test's database, behind the store's back.
+    async fn raw_pool(&self) -> RawPool {
         #[cfg(not(feature = "pg-tests"))]
         let pool = sqlx::SqlitePool::connect(&self.raw).await.expect("raw sqlite pool");
         #[cfg(feature = "pg-tests")]
         let pool = sqlx::PgPool::connect_with(self.raw.clone()).await.expect("raw postgres pool");
+        pool
+    }
+
+    /// The one integer `sql` answers (a `SELECT COUNT(*) …`), read behind the store's back.
+    pub async fn raw_count(&self, sql: &str) -> i64 {
+        let pool = self.raw_pool().await;
         let count: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         pool.close().await;
         count
     }
+
+    /// The first column of every row `sql` returns, as text, read behind the store's back.
+    pub async fn raw_texts(&self, sql: &str) -> Vec<String> {
+        let pool = self.raw_pool().await;
+        let texts = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+        texts
+    }
+}
+
+/// Whether a webhook carries a valid Standard Webhooks signature keyed with the app's secret, checked
+/// independently of the server: HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}" keyed with the
+/// bytes of `whsec_` + base64(AppSecret), decoded.
+pub fn signed_with_app_secret(webhook: &crate::receiver::Received, app_secret: &str) -> bool {
+    use base64::Engine;
+    use hmac::Mac;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let whsec = format!("whsec_{}", b64.encode(app_secret.as_bytes()));
+    let key = b64.decode(whsec.strip_prefix("whsec_").unwrap()).unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    let (id, timestamp) = (webhook.header("webhook-id"), webhook.header("webhook-timestamp"));
+    mac.update(format!("{id}.{timestamp}.{}", webhook.body).as_bytes());
+    let expected = b64.encode(mac.finalize().into_bytes());
+    webhook.header("webhook-signature").split(' ').any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
 }

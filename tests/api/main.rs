@@ -24,6 +24,7 @@ mod pagination;
 mod process;
 mod receiver;
 mod security;
+mod simulator;
 mod storage;
 mod store;
 mod strict_types;

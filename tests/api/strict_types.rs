@@ -134,6 +134,20 @@ fn routes() -> Vec<Route> {
             body: |_| json!({"Since": chrono::Utc::now().to_rfc3339(), "Until": chrono::Utc::now().to_rfc3339()}),
             fields: &[("Since", "Since", STRING), ("Until", "Until", STRING)],
         },
+        Route {
+            method: Method::POST,
+            path: "/v2/integrations/app_setting/test",
+            caller: Caller::App,
+            body: |_| json!({"Key": "popup"}),
+            fields: &[("Key", "Key", STRING)],
+        },
+        Route {
+            method: Method::POST,
+            path: "/v2/integrations/sandbox/inbound_call",
+            caller: Caller::App,
+            body: |_| json!({"from": "+919812300077", "user_id": "meera", "outcome": "answered", "talk_seconds": 30}),
+            fields: &[("from", "from", STRING), ("user_id", "user_id", STRING), ("outcome", "outcome", STRING)],
+        },
     ]
 }
 
@@ -189,7 +203,7 @@ async fn every_body_field_of_the_wrong_json_type_is_a_400_naming_the_field_and_i
             }
         }
     }
-    assert_eq!(checked, 34 * 5, "every field of every route was tried with every wrong type");
+    assert_eq!(checked, 38 * 5, "every field of every route was tried with every wrong type");
     // Nothing was stored by any of them.
     let users = app.get("/v2/integrations/usermapping", Some(&entity.token)).await;
     assert_eq!(users.data()["Users"], json!([]));

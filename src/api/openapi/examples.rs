@@ -329,3 +329,20 @@ pub fn delivery_detail() -> Value {
     ]);
     success("9d1c4f49-1c7b-4c55-8d55-7c6a1c0b2d33", data)
 }
+
+pub fn sandbox_inbound_call_request() -> Value {
+    serde_json::json!({"from": "+919812300077", "user_id": "1", "outcome": "answered", "talk_seconds": 42})
+}
+
+/// The first popup of a simulated inbound call (contract 11), as `POST /sandbox/inbound_call` answers it.
+pub fn sandbox_inbound_call_response() -> Value {
+    let mut payload = inbound_webhook("active", "dial", "");
+    payload["CallSid"] = "3f9d1c0b7a5e4d2c8b1a0f9e8d7c6b5a".into();
+    payload["DialWhomNumber"] = "sip:a4343j".into();
+    payload["VirtualNumber"] = "+918040001111".into();
+    payload["ToNumber"] = "+918040001111".into();
+    payload["FromNumber"] = "+919812300077".into();
+    payload["CallStatus"] = "busy".into();
+    payload["AccountDomain"] = "sandbox".into();
+    success("0b8e3c2a-6f4d-4e1b-9a7c-5d2f1e0c9b8a", payload)
+}
