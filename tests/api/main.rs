@@ -25,6 +25,7 @@ mod security;
 mod storage;
 mod store;
 mod strict_types;
+mod timeline;
 mod timeouts;
 mod token;
 mod usermapping;
