@@ -10,6 +10,7 @@ pub mod app;
 pub mod app_setting;
 pub mod auth;
 pub mod call;
+pub mod calls;
 pub mod customer;
 pub mod device;
 mod extract;
@@ -52,6 +53,8 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(call::status_callback))
         .routes(routes!(call::get))
         .routes(routes!(sandbox::inbound_call))
+        .routes(routes!(calls::list))
+        .routes(routes!(calls::events))
         .routes(routes!(webhook::list))
         .routes(routes!(webhook::retry))
         .routes(routes!(webhook::recover))

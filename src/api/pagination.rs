@@ -40,6 +40,16 @@ impl PageRequest {
         })
     }
 
+    /// For a list read newest first: return rows whose cursor is less than this. Cursors start at
+    /// 1, so `last_value` 0 (the default) asks for the first page, the newest rows.
+    pub fn before(self) -> i64 {
+        if self.after == 0 {
+            i64::MAX
+        } else {
+            self.after
+        }
+    }
+
     /// How many rows to fetch: one more than the page, to learn whether another page follows.
     pub fn fetch_limit(self) -> i64 {
         self.size + 1
@@ -77,6 +87,14 @@ mod tests {
         let page = PageRequest { after: 0, size: 2 };
         assert_eq!(page.finish(vec![5, 7, 9], |n| *n), (vec![5, 7], "7".to_string()));
         assert_eq!(page.finish(vec![5, 7], |n| *n), (vec![5, 7], String::new()));
+    }
+
+    #[test]
+    fn a_newest_first_list_starts_above_every_cursor_and_then_goes_below_the_last() {
+        assert_eq!(PageRequest { after: 0, size: 2 }.before(), i64::MAX);
+        let page = PageRequest { after: 9, size: 2 };
+        assert_eq!(page.before(), 9);
+        assert_eq!(page.finish(vec![8, 5, 2], |n| *n), (vec![8, 5], "5".to_string()));
     }
 
     #[test]

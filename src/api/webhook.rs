@@ -56,7 +56,7 @@ pub struct DeliveryBody {
 }
 
 impl DeliveryBody {
-    fn new(row: DeliveryRow, offset: chrono::FixedOffset) -> Self {
+    pub(super) fn new(row: DeliveryRow, offset: chrono::FixedOffset) -> Self {
         let pending = row.status == DeliveryStatus::Pending;
         Self {
             delivery_id: row.id,

@@ -180,6 +180,33 @@ impl TryFrom<String> for DeliveryStatus {
     }
 }
 
+/// Which way a call goes: its payload's `Direction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum CallDirection {
+    Incoming,
+    Outbound,
+}
+
+impl CallDirection {
+    pub const ALL: [CallDirection; 2] = [Self::Incoming, Self::Outbound];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Incoming => "incoming",
+            Self::Outbound => "outbound",
+        }
+    }
+
+    /// `incoming` or `outbound`, any case.
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(value.trim()))
+            .ok_or_else(|| FieldError(format!("{field} must be incoming or outbound (got {value:?})")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +240,14 @@ mod tests {
         }
         assert_eq!(InboundType::IncomingCallHungUp.as_str(), "incomingcallhungup");
         assert!(InboundType::parse(None).is_err());
+    }
+
+    #[test]
+    fn directions_parse_in_any_case_and_nothing_else_does() {
+        assert_eq!(CallDirection::parse("direction", "Outbound").unwrap(), CallDirection::Outbound);
+        assert_eq!(CallDirection::parse("direction", "incoming").unwrap().as_str(), "incoming");
+        let error = CallDirection::parse("query parameter direction", "inbound").unwrap_err();
+        assert!(error.0.contains("query parameter direction"), "{}", error.0);
     }
 
     #[test]

@@ -26,7 +26,8 @@ pub struct DeliveryRow {
     pub delivered_at: Option<i64>,
 }
 
-const COLUMNS: &str = "seq, id, app_id, event_type, url, call_sid, payload, status, attempts, next_attempt_at, \
+pub(super) const COLUMNS: &str =
+    "seq, id, app_id, event_type, url, call_sid, payload, status, attempts, next_attempt_at, \
      expires_at, last_response_code, last_error, created_at, delivered_at";
 
 /// "Still pending", for statements that find their rows by id: spelled as "not finished" so that

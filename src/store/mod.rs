@@ -68,7 +68,9 @@ mod tokens;
 mod usermappings;
 
 pub use apps::{AppRow, AppUpdate, PassthruQuery, PassthruTarget};
-pub use calls::{CallEvent, CallRow, EventDelivery, EventWrite, QueuedDelivery};
+pub use calls::{
+    CallEvent, CallEventRow, CallRow, EventDelivery, EventWrite, ListedCall, QueuedDelivery, TimelineEvent,
+};
 pub use customers::CustomerRow;
 pub use deliveries::{AppRoom, AttemptRecord, AttemptRow, DeliveryFilter, DeliveryRow, RecoverWindow, SentDelivery};
 pub use settings::SettingRow;

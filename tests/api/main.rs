@@ -28,6 +28,7 @@ mod simulator;
 mod storage;
 mod store;
 mod strict_types;
+mod timeline;
 mod timeouts;
 mod token;
 mod usermapping;

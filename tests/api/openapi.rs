@@ -40,6 +40,8 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("POST", "/v2/integrations/call/status_callback/{app_id}", &["200", "400", "401", "404", "413", "500", "503"]),
     ("GET", "/v2/integrations/call/{call_sid}", &["200", "400", "401", "404", "500", "503"]),
     ("POST", "/v2/integrations/sandbox/inbound_call", &["200", "400", "401", "404", "413", "500", "503"]),
+    ("GET", "/v2/integrations/calls", &["200", "400", "401", "500", "503"]),
+    ("GET", "/v2/integrations/call/{call_sid}/events", &["200", "400", "401", "404", "500", "503"]),
     ("GET", "/v2/integrations/webhook_deliveries", &["200", "400", "401", "500", "503"]),
     ("POST", "/v2/integrations/webhook_deliveries/{id}/retry", &["200", "400", "401", "404", "409", "500", "503"]),
     ("POST", "/v2/integrations/webhook_deliveries/recover", &["200", "400", "401", "413", "500", "503"]),

@@ -346,3 +346,56 @@ pub fn sandbox_inbound_call_response() -> Value {
     payload["AccountDomain"] = "sandbox".into();
     success("0b8e3c2a-6f4d-4e1b-9a7c-5d2f1e0c9b8a", payload)
 }
+
+/// A delivery of the inbound call of [`inbound_webhook`], queued by one of its events.
+fn inbound_delivery(id: &str, setting: &str, status: &str, created_at: &str) -> Value {
+    serde_json::json!({
+        "DeliveryId": id,
+        "EventType": setting,
+        "Url": format!("https://crm.example.com/hooks/{setting}"),
+        "CallSid": "b7c5f0e2a4d34f6f9c1e8a2d3b4c5d6e",
+        "Status": status,
+        "Attempts": 1,
+        "LastResponseCode": 200,
+        "LastError": "",
+        "NextAttemptAt": null,
+        "CreatedAt": created_at,
+        "DeliveredAt": created_at
+    })
+}
+
+pub fn calls_response() -> Value {
+    success(
+        "0c3e1f5a-7d2b-4e8c-9a61-5b4d3c2e1f70",
+        serde_json::json!({"Calls": [callback_webhook(), hangup_webhook()], "PageSize": 2, "LastEvaluatedValue": "1841"}),
+    )
+}
+
+pub fn call_events_response() -> Value {
+    let mut popup = popup_webhook();
+    popup["CallStatus"] = "busy".into();
+    popup["CallDetail"] = "dial".into();
+    let mut hangup = hangup_webhook();
+    hangup["CallStatus"] = "free".into();
+    hangup["UpdatedAt"] = "2023-12-04T23:03:02+05:30".into();
+    success(
+        "6a2d8e4b-1f3c-4b7a-8e5d-2c9f0a1b3d4e",
+        serde_json::json!({
+            "CallSid": "b7c5f0e2a4d34f6f9c1e8a2d3b4c5d6e",
+            "Events": [
+                {
+                    "EventType": "popup",
+                    "ReceivedAt": "2023-12-04T23:02:20+05:30",
+                    "Payload": popup,
+                    "Deliveries": [inbound_delivery("msg_2b0e4c6f8a1d4e3f9b7c5a3d1e2f4a6b", "popup", "delivered", "2023-12-04T23:02:20+05:30")]
+                },
+                {
+                    "EventType": "incomingcallhungup",
+                    "ReceivedAt": "2023-12-04T23:03:02+05:30",
+                    "Payload": hangup,
+                    "Deliveries": [inbound_delivery("msg_7d9f1b3e5c2a4f6e8d0b2c4a6e8f1a3c", "incomingCallHangup", "delivered", "2023-12-04T23:03:02+05:30")]
+                }
+            ]
+        }),
+    )
+}

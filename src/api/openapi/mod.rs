@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 use super::app::AppEntity;
 use super::ops;
 use super::webhook::{DeliveryEventType, RecoverableStatus};
-use crate::domain::call::{DeliveryStatus, InboundType};
+use crate::domain::call::{CallDirection, DeliveryStatus, InboundType};
 use crate::domain::SettingKey;
 use crate::state::AppState;
 use schemas::ErrorEnvelope;
@@ -126,7 +126,7 @@ pub async fn serve() -> impl IntoResponse {
     ),
     // Schemas no handler's `responses` names: the failure envelope of the shared answers, and those
     // only query parameters name (parameters do not register their schemas).
-    components(schemas(ErrorEnvelope, AppEntity, SettingKey, DeliveryStatus, InboundType, DeliveryEventType, RecoverableStatus)),
+    components(schemas(ErrorEnvelope, AppEntity, SettingKey, DeliveryStatus, InboundType, CallDirection, DeliveryEventType, RecoverableStatus)),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;
