@@ -10,6 +10,7 @@ mod call;
 mod connections;
 mod customer;
 mod delivery_log;
+mod developer_loop;
 mod device;
 mod envelope;
 mod exotel_ccm;
