@@ -143,6 +143,21 @@ pub const CALL_PAYLOAD_KEYS: [&str; 21] = [
 ];
 
 /// Turns `["A", "B"]` into owned strings, to compare with key lists.
+/// The keys of a delivery object (CONTRACT 8), in order.
+pub const DELIVERY_KEYS: [&str; 11] = [
+    "DeliveryId",
+    "EventType",
+    "Url",
+    "CallSid",
+    "Status",
+    "Attempts",
+    "LastResponseCode",
+    "LastError",
+    "NextAttemptAt",
+    "CreatedAt",
+    "DeliveredAt",
+];
+
 pub fn keys(names: &[&str]) -> Vec<String> {
     names.iter().map(|n| n.to_string()).collect()
 }

@@ -8,26 +8,12 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
-use crate::helpers::{keys, TestApp, TestAppEntity, CALL_PAYLOAD_KEYS};
+use crate::helpers::{keys, TestApp, TestAppEntity, CALL_PAYLOAD_KEYS, DELIVERY_KEYS};
 
 const CALLS: &str = "/v2/integrations/calls";
 const OUTBOUND: &str = "/v2/integrations/call/outbound_call";
 /// A URL nothing answers: no dispatcher runs in these tests, so deliveries stay pending.
 const HOOKS: &str = "http://127.0.0.1:9/hooks";
-
-const DELIVERY_KEYS: [&str; 11] = [
-    "DeliveryId",
-    "EventType",
-    "Url",
-    "CallSid",
-    "Status",
-    "Attempts",
-    "LastResponseCode",
-    "LastError",
-    "NextAttemptAt",
-    "CreatedAt",
-    "DeliveredAt",
-];
 
 async fn local_app() -> (TestApp, TestAppEntity) {
     let app = TestApp::with_env(&[("WEBHOOK_ALLOW_PRIVATE", "true"), ("SANDBOX_CALL_STEP_MS", "50")]).await;
