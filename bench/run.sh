@@ -17,9 +17,11 @@ RATE=${BENCH_RATE:-500}
 ONLY=${BENCH_ONLY:-}
 # Keep the seeded Postgres database afterwards (its name is printed), to look into a result.
 KEEP_DB=${BENCH_KEEP_DB:-}
-# The data set (defaults: 100 customers x 10 apps, 100 users and 100 tokens per app).
+# The data set (defaults: 100 customers x 10 apps, 100 users and 100 tokens per app, and 100,000
+# calls for the call_events and delivery_detail rows, seeded only when one of them runs).
 SIZES=(--customers "${BENCH_CUSTOMERS:-100}" --apps-per-customer "${BENCH_APPS_PER_CUSTOMER:-10}"
-    --users-per-app "${BENCH_USERS_PER_APP:-100}" --tokens-per-app "${BENCH_TOKENS_PER_APP:-100}")
+    --users-per-app "${BENCH_USERS_PER_APP:-100}" --tokens-per-app "${BENCH_TOKENS_PER_APP:-100}"
+    --calls "${BENCH_CALLS:-100000}")
 PG_HOST=127.0.0.1
 PG_PORT=5432
 PG_USER=postgres

@@ -13,7 +13,10 @@ use tokio::net::TcpListener;
 
 use crate::http::{serve_hanging, serve_receiver, ReceiverState, Req};
 use crate::load::{closed_loop, open_loop, proc_status_kib, Gen, Outcome, Plan, Tracker, Usage};
-use crate::seed::{agent_number, seed, user_id, SeedStep, Sizes, World};
+use crate::seed::{
+    inbound_call_path, mix, seed, seed_calls, user_id, wait_until_nothing_pending, Calls, Passthru, SeedStep, Sizes,
+    World,
+};
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct BenchArgs {
@@ -63,10 +66,22 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 75.0)]
     pub drain_timeout: f64,
     /// Run only these scenarios (comma-separated keys: healthz, token, app, usermapping_one,
-    /// usermapping_page, passthru); all when empty. For iterating on one hot path; the report
-    /// of a partial run has only those rows.
+    /// usermapping_page, passthru, call_events, delivery_detail); all when empty. For iterating
+    /// on one hot path; the report of a partial run has only those rows. The calls are seeded
+    /// only when call_events or delivery_detail runs.
     #[arg(long, default_value = "")]
     pub only: String,
+    /// Inbound calls seeded through the passthru (a popup and a hang-up each) for the
+    /// call_events and delivery_detail rows, spread round-robin over the apps.
+    #[arg(long, default_value_t = 100_000)]
+    pub calls: usize,
+    /// Calls per app whose deliveries are read back (`GET /webhook_deliveries?call_sid=`) to
+    /// give the delivery_detail row its ids.
+    #[arg(long, default_value_t = 10)]
+    pub delivery_sample_calls: usize,
+    /// How long to wait for the dispatcher to deliver the seeded calls' webhooks.
+    #[arg(long, default_value_t = 600.0)]
+    pub calls_drain_timeout: f64,
 }
 
 impl BenchArgs {
@@ -111,14 +126,6 @@ pub struct BackendResult {
 
 const API: &str = "/v2/integrations";
 
-/// A cheap, well-spread hash of the request number (splitmix64).
-fn mix(i: u64) -> u64 {
-    let mut z = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -146,6 +153,26 @@ struct Bench {
     next_tracker: u32,
     rows: Vec<Row>,
     notes: Vec<String>,
+    /// Seeding steps after the first seed (the calls), appended to the world's.
+    seed_steps: Vec<SeedStep>,
+}
+
+/// `12345` → `12,345`.
+fn thousands(n: usize) -> String {
+    let text = n.to_string();
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i > 0 && (text.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The apps that have something in `sets` (indexes into `World::apps`).
+fn non_empty(sets: &[Vec<Arc<str>>]) -> Arc<Vec<usize>> {
+    Arc::new(sets.iter().enumerate().filter(|(_, s)| !s.is_empty()).map(|(a, _)| a).collect())
 }
 
 /// Passthru events: every tenth goes to app 0 (the tenant whose receiver may hang), the rest
@@ -245,14 +272,7 @@ impl Bench {
                 Spread::OneTenthToAppZero => (1 + (r % (n as u64 - 1)) as usize, true),
             };
             let k = ((r >> 32) % users as u64) as usize;
-            let dialled = format!("0{}", &agent_number(a, k)[3..]);
-            let path = format!(
-                "{API}/call/inbound_call/{}?type=popup&CallSid=b{id}-{i}&CallFrom=0987654{:04}&CallTo=08047{a:06}\
-                 &DialWhomNumber={dialled}&Direction=incoming&Status=free&EventType=Dial\
-                 &Created=2024-05-01%2010%3A00%3A00&StartTime=2024-05-01%2010%3A00%3A00&CurrentTime=2024-05-01%2010%3A00%3A02",
-                app_ids[a],
-                i % 10_000
-            );
+            let path = inbound_call_path(&app_ids[a], a, k, &format!("b{id}-{i}"), i % 10_000, Passthru::Popup);
             let mut req = Req::get(path);
             req.track = track.then_some(i as usize);
             req
@@ -432,6 +452,89 @@ impl Bench {
     }
 }
 
+impl Bench {
+    /// Seeds the calls, then the two read rows of one call's timeline and one delivery's detail.
+    async fn call_scenarios(&mut self, receiver_url: &str) -> Result<(), String> {
+        let backend = self.args.backend.clone();
+        if self.args.runs("passthru") {
+            // The hung-receiver row left app 0's popup URL on the listener that never answers.
+            self.set_app_zero_popup(&format!("{receiver_url}/hook/0")).await?;
+            // Its popups stay pending until they expire (60 s after the event): seed the calls
+            // once they are gone, so that the seeding time is the calls' own.
+            let started = Instant::now();
+            let pending = wait_until_nothing_pending(self.args.addr, self.args.calls_drain_timeout).await?;
+            let secs = started.elapsed().as_secs_f64();
+            eprintln!(
+                "[{backend}] waited {secs:.1} s for the earlier rows' deliveries to finish ({pending} still pending)"
+            );
+            self.notes.push(format!(
+                "before seeding the calls, {secs:.1} s went by until no delivery of the earlier rows was pending \
+                 (app 0's hung popups expire 60 s after their event); {pending} still pending then"
+            ));
+        }
+        eprintln!("[{backend}] seeding {} calls through the passthru", self.args.calls);
+        let calls: Calls = seed_calls(
+            self.args.addr,
+            &self.world,
+            receiver_url,
+            self.args.calls,
+            self.args.delivery_sample_calls,
+            self.args.seed_concurrency,
+            self.args.calls_drain_timeout,
+        )
+        .await?;
+        eprintln!("[{backend}] seeded {} calls in {:.1} s", self.args.calls, calls.secs);
+        self.seed_steps.extend(calls.steps.iter().cloned());
+        self.notes.push(calls.note.clone());
+        let calls = Arc::new(calls);
+
+        let with_calls = non_empty(&calls.per_app);
+        if with_calls.is_empty() {
+            self.notes.push("call_events: no calls were seeded (BENCH_CALLS=0), row skipped".into());
+        } else {
+            let (w, c) = (self.world.clone(), calls.clone());
+            let gen: Gen = Arc::new(move |i| {
+                let r = mix(i);
+                let a = with_calls[(r % with_calls.len() as u64) as usize];
+                let sids = &c.per_app[a];
+                let sid = &sids[((r >> 24) % sids.len() as u64) as usize];
+                let tokens = &w.apps[a].tokens;
+                Req::get(format!("{API}/call/{sid}/events")).auth(&tokens[((r >> 48) % tokens.len() as u64) as usize])
+            });
+            let title = format!(
+                "`GET /call/{{CallSid}}/events` (a random one of {} seeded calls, of a random app: 2 events, a delivery each)",
+                thousands(self.args.calls)
+            );
+            self.http_scenario("call_events", &title, gen).await;
+        }
+
+        let with_deliveries = non_empty(&calls.deliveries);
+        if with_deliveries.is_empty() {
+            self.notes.push("delivery_detail: no delivered delivery was read back, row skipped".into());
+        } else {
+            let sampled: usize = calls.deliveries.iter().map(Vec::len).sum();
+            let (w, c) = (self.world.clone(), calls.clone());
+            let gen: Gen = Arc::new(move |i| {
+                let r = mix(i);
+                let a = with_deliveries[(r % with_deliveries.len() as u64) as usize];
+                let ids = &c.deliveries[a];
+                let id = &ids[((r >> 24) % ids.len() as u64) as usize];
+                let tokens = &w.apps[a].tokens;
+                Req::get(format!("{API}/webhook_deliveries/{id}"))
+                    .auth(&tokens[((r >> 48) % tokens.len() as u64) as usize])
+            });
+            let title = format!(
+                "`GET /webhook_deliveries/{{id}}` (a random delivery of a random app, {} read back from the {} calls' \
+                 deliveries: payload and attempt log)",
+                thousands(sampled),
+                thousands(self.args.calls)
+            );
+            self.http_scenario("delivery_detail", &title, gen).await;
+        }
+        Ok(())
+    }
+}
+
 pub async fn run(args: BenchArgs) -> Result<(), String> {
     if !args.addr.ip().is_loopback() {
         return Err("the benchmark only ever sends traffic to a loopback address".into());
@@ -464,6 +567,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         next_tracker: 0,
         rows: Vec::new(),
         notes: Vec::new(),
+        seed_steps: Vec::new(),
     };
 
     bench.http_scenario("healthz", "`GET /healthz` (the HTTP ceiling)", Arc::new(|_| Req::get("/healthz"))).await;
@@ -530,6 +634,11 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         bench.passthru_scenarios().await?;
     }
 
+    // Last, so that the rows above run on the same data as before these were added.
+    if args.runs("call_events") || args.runs("delivery_detail") {
+        bench.call_scenarios(&receiver_url).await?;
+    }
+
     let vmhwm = proc_status_kib(args.pid, "VmHWM:").unwrap_or(0);
     bench.notes.push(format!(
         "the receiver got {} webhooks in all (app 0's included); the hung receiver accepted {} connections",
@@ -542,7 +651,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         rate: args.rate,
         warmup: args.warmup,
         duration: args.duration,
-        seed: world.steps.clone(),
+        seed: world.steps.iter().chain(&bench.seed_steps).cloned().collect(),
         rows: bench.rows,
         vmhwm_mib: mib(vmhwm),
         notes: bench.notes,

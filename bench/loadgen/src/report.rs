@@ -148,14 +148,14 @@ pub fn run(args: ReportArgs) -> Result<(), String> {
     for (i, step) in first.seed.iter().enumerate() {
         for result in &results {
             if let Some(s) = result.seed.get(i) {
+                // A step without requests of its own (waiting for the dispatcher) has no rate.
+                let (requests, per_sec) = match s.requests {
+                    0 => ("—".to_string(), "—".to_string()),
+                    n => (n.to_string(), format!("{:.0}", n as f64 / s.secs)),
+                };
                 out.push_str(&format!(
-                    "| {} | {} | {} | {} | {:.1} | {:.0} |\n",
-                    step.step,
-                    result.backend,
-                    s.items,
-                    s.requests,
-                    s.secs,
-                    s.requests as f64 / s.secs
+                    "| {} | {} | {} | {} | {:.1} | {} |\n",
+                    step.step, result.backend, s.items, requests, s.secs, per_sec
                 ));
             }
         }
