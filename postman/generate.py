@@ -30,7 +30,8 @@ VARIABLES = [
     ("baseUrl", "http://127.0.0.1:8080/v2/integrations", "The server's /v2/integrations base URL."),
     ("adminToken", "", "The server's ADMIN_TOKEN (only `Create customer` uses it)."),
     ("webhookBase", "https://crm.example.com/exotel",
-     "Where the app's webhooks go: popup -> {{webhookBase}}/popup, callback -> {{webhookBase}}/callback. "
+     "Where the app's webhooks go: popup -> {{webhookBase}}/popup, callback -> {{webhookBase}}/callback, "
+     "incomingCallHangup -> {{webhookBase}}/incomingCallHangup, missedCall -> {{webhookBase}}/missedCall. "
      "Point it at a receiver you can watch (a webhook.site URL, or a local one with WEBHOOK_ALLOW_PRIVATE=true)."),
     ("exotelAccountSid", "postmandemo", "ExotelAccountSid of the sandbox app, and of its users."),
     ("virtualNumber", "08047112345", "The users' Exotel virtual number."),
@@ -47,6 +48,11 @@ VARIABLES = [
     ("inboundCallSid", "", "Set before `Inbound passthru (popup)`."),
     ("deliveryId", "", "Set by `List webhook deliveries` to a finished delivery, if any."),
     ("deliveryPolls", "0", "How many times `List webhook deliveries` has polled (internal)."),
+    ("simCallSid", "", "Set by `Simulate an answered call`: the simulated call's CallSid."),
+    ("simMissedCallSid", "", "Set by `Simulate a missed call`."),
+    ("simDeliveryId", "", "Set by `Call timeline (events)`: the DeliveryId of the simulated call's hangup webhook."),
+    ("eventPolls", "0", "How many times `Call timeline (events)` has polled (internal)."),
+    ("recoverSince", "", "Set before `Recover dead deliveries`: an hour ago, RFC 3339."),
 ]
 
 # Raw `Authorization` headers, as the SDK sends them, and the security scheme each one satisfies.
@@ -328,12 +334,15 @@ CALLS = folder("Calls", "Outbound calls (sandbox: simulated, with `answered` the
     ),
 ])
 
+# Where `List webhook deliveries` goes when no delivery finished (skipping `Retry a delivery`).
+AFTER_RETRY = "Set incomingCallHangup URL"
+
 DELIVERIES = folder("Webhook deliveries", "The app's webhook delivery log, and retrying a finished delivery.", [
     request(
         "List webhook deliveries", "GET", "/webhook_deliveries", token="app", query=[("page_size", "100")],
         description="Polls (up to 20 times, 500 ms apart) until a delivery has finished, and keeps its id as "
                     "deliveryId. A delivery finishes once the receiver at webhookBase answers: with no receiver "
-                    "there, the run goes on without `Retry a delivery`.",
+                    f"there, the run goes on without `Retry a delivery` (at `{AFTER_RETRY}`).",
         prerequest=js(
             "// Give the dispatcher a moment between polls.",
             "if (Number(pm.collectionVariables.get('deliveryPolls') || 0) > 0) { setTimeout(function () {}, 500); }",
@@ -357,7 +366,7 @@ DELIVERIES = folder("Webhook deliveries", "The app's webhook delivery log, and r
             "    console.log('No webhook delivery finished (is a receiver listening at webhookBase?): skipping the retry.');",
             "    pm.collectionVariables.set('deliveryId', '');",
             "    pm.collectionVariables.set('deliveryPolls', '0');",
-            "    setNext('Delete one user');",
+            f"    setNext({json.dumps(AFTER_RETRY)});",
             "}",
         ),
     ),
@@ -369,7 +378,228 @@ DELIVERIES = folder("Webhook deliveries", "The app's webhook delivery log, and r
     ),
 ])
 
-FOLDERS = [CUSTOMER, TOKEN, APP, SETTINGS, USERS, DEVICE, CALLS, DELIVERIES]
+# How often, and how far apart, `Call timeline (events)` polls until the simulated call has hung up
+# and its webhooks have finished. The simulator plays its steps SANDBOX_CALL_STEP_MS apart (default
+# 2000 ms: an answered call hangs up about 4 s after it starts), so 40 polls 500 ms apart leave room.
+EVENT_POLLS = 40
+EVENT_POLL_MS = 500
+
+DELIVERY_KEYS = ["DeliveryId", "EventType", "Url", "CallSid", "Status", "Attempts", "LastResponseCode", "LastError",
+                 "NextAttemptAt", "CreatedAt", "DeliveredAt"]
+ATTEMPT_KEYS = ["Attempt", "At", "ResponseCode", "DurationMs", "Error", "ResponseBody"]
+EVENT_KEYS = ["EventType", "ReceivedAt", "Payload", "Deliveries"]
+
+SANDBOX = folder(
+    "Develop against the sandbox",
+    "The CRM developer's loop on a `sandbox` app, with no Exotel account and no caller: point the call webhooks "
+    "at your receiver, test a URL, simulate an answered and a missed incoming call, read the calls and one call's "
+    "timeline, read a webhook's attempts, filter the delivery log by call, and re-send what died. The simulator "
+    "plays its steps SANDBOX_CALL_STEP_MS apart (default 2000 ms), so `Call timeline (events)` polls until the "
+    "answered call has hung up. Needs a mapped agent (the `Users` folder's `Create users`).",
+    [
+        request("Set incomingCallHangup URL", "POST", "/app_setting", token="app",
+                body={"Key": "incomingCallHangup", "Value": "{{webhookBase}}/incomingCallHangup"},
+                description="Where the server POSTs the call payload when an answered incoming call hangs up "
+                            "(`CallDetail` `terminal`, `TotalDuration`, `CallRecordings`).",
+                tests=setting_test("incomingCallHangup",
+                                   "pm.variables.replaceIn('{{webhookBase}}/incomingCallHangup')")),
+        request("Set missedCall URL", "POST", "/app_setting", token="app",
+                body={"Key": "missedCall", "Value": "{{webhookBase}}/missedCall"},
+                description="Where the server POSTs the call payload when an incoming call ends unanswered.",
+                tests=setting_test("missedCall", "pm.variables.replaceIn('{{webhookBase}}/missedCall')")),
+        request(
+            "Test the popup URL", "POST", "/app_setting/test", token="app", body={"Key": "popup"},
+            description="Sends one signed sample call payload (its `CallSid` starts with `test`) to the `popup` "
+                        "URL now, and answers with what your receiver did: `ResponseCode` (null when no HTTP "
+                        "answer came), `DurationMs`, `Error` (\"\" on a 2xx) and the first 4 KiB of "
+                        "`ResponseBody`. The answer is 200 even when the receiver failed: read `ResponseCode` and "
+                        "`Error`. Logged in the delivery log with `EventType` `test`, never retried. `Key` is one "
+                        "of `popup`, `incomingCallHangup`, `missedCall`, `callback` (an unset key: 404).",
+            tests=js(
+                *data_test("Data is the single attempt's outcome, at the popup URL",
+                           f"pm.expect(Object.keys(data)).to.eql({json.dumps(['DeliveryId', 'Url', 'ResponseCode', 'DurationMs', 'Error', 'ResponseBody'])});",
+                           "pm.expect(data.DeliveryId).to.be.a('string').and.not.empty;",
+                           "pm.expect(data.Url).to.eql(pm.variables.replaceIn('{{webhookBase}}/popup'));",
+                           "pm.expect(data.DurationMs).to.be.a('number');",
+                           "pm.expect(data.ResponseBody).to.be.a('string');",
+                           "const ok = data.ResponseCode !== null && data.ResponseCode >= 200 && data.ResponseCode < 300;",
+                           "// Error is \"\" exactly when the receiver answered 2xx.",
+                           "pm.expect(data.Error === '', data.Error).to.eql(ok);"),
+                "const tested = pm.response.json().Data || {};",
+                "console.log('popup URL test:', tested.ResponseCode, tested.Error || 'ok', tested.DurationMs + ' ms');",
+            ),
+        ),
+        request(
+            "Simulate an answered call", "POST", "/sandbox/inbound_call", token="app",
+            body={"from": "+919876500001", "user_id": "{{userId}}", "outcome": "answered", "talk_seconds": 42},
+            description="Simulates a customer (`from`) calling the agent `user_id` (default: the app's first "
+                        "mapped agent), through the same code path as Exotel's passthru requests. The server then "
+                        "plays, SANDBOX_CALL_STEP_MS apart: a `popup` (`CallDetail` `dial`), a `popup` (`answered`) "
+                        "and an `incomingCallHangup` (`terminal`, `TotalDuration` = `talk_seconds`, a "
+                        "`CallRecordings` URL), each one an ordinary signed webhook. Answers at once with the first "
+                        "popup's call payload; its `CallSid` (stored as simCallSid) names the call. Sandbox apps "
+                        "only (a live app: 400).",
+            tests=data_test("Data is the first popup's call payload; stored as simCallSid",
+                            "pm.expect(data.CallSid).to.be.a('string').and.not.empty;",
+                            "pm.expect(data.Direction).to.eql('incoming');",
+                            "pm.expect(data.CallState).to.eql('active');",
+                            "pm.expect(data.CallDetail).to.eql('dial');",
+                            "pm.expect(data.AppUserID).to.eql(pm.collectionVariables.get('userId'));",
+                            "pm.expect(data.AppId).to.eql(pm.collectionVariables.get('appId'));",
+                            store("simCallSid", "data.CallSid")),
+        ),
+        request(
+            "Simulate a missed call", "POST", "/sandbox/inbound_call", token="app",
+            body={"from": "+919876500002", "outcome": "missed"},
+            description="The same with `outcome` `missed`: a `popup` (`dial`), then a `missedCall` webhook "
+                        "(`CallState` `terminal`). No `user_id`: the app's first mapped agent is called. "
+                        "(`talk_seconds` with `missed` is a 400.)",
+            tests=data_test("Data is the first popup's call payload; stored as simMissedCallSid",
+                            "pm.expect(data.CallSid).to.be.a('string').and.not.empty;",
+                            "pm.expect(data.CallSid).to.not.eql(pm.collectionVariables.get('simCallSid'));",
+                            "pm.expect(data.Direction).to.eql('incoming');",
+                            "pm.expect(data.CallDetail).to.eql('dial');",
+                            "pm.expect(data.AppUserID).to.eql(pm.collectionVariables.get('userId'));",
+                            store("simMissedCallSid", "data.CallSid")),
+        ),
+        request(
+            "List incoming calls", "GET", "/calls", token="app",
+            query=[("direction", "incoming"), ("page_size", "20")],
+            description="The app's calls, newest first, each as its latest call payload. `direction` is "
+                        "`incoming` or `outbound` (omit it for both). Paged backwards: pass the answer's "
+                        "`LastEvaluatedValue` as `last_value` for older calls (`\"\"` on the last page); "
+                        "`page_size` 1–100, default 20.",
+            tests=data_test("Data lists the incoming calls newest first: the missed call, the answered one, the "
+                            "passthru popup",
+                            "pm.expect(data.Calls).to.be.an('array');",
+                            "pm.expect(data.PageSize).to.eql(20);",
+                            "data.Calls.forEach(c => pm.expect(c.Direction).to.eql('incoming'));",
+                            "const sids = data.Calls.map(c => c.CallSid);",
+                            "const order = ['simMissedCallSid', 'simCallSid', 'inboundCallSid']"
+                            ".map(v => sids.indexOf(pm.collectionVariables.get(v)));",
+                            "order.forEach(i => pm.expect(i).to.be.at.least(0));",
+                            "pm.expect(order[0]).to.be.below(order[1]);",
+                            "pm.expect(order[1]).to.be.below(order[2]);",
+                            "pm.expect(sids).to.not.include(pm.collectionVariables.get('callSid'));"),
+        ),
+        request(
+            "Call timeline (events)", "GET", "/call/{{simCallSid}}/events", token="app",
+            description="One call's story, oldest first: each event (`popup`, `incomingcallhungup`, `missedcall`; "
+                        "`outbound_call`, `answered`, `terminal` for outbound calls) with `ReceivedAt`, the call "
+                        "payload as it stood after it, and the webhook deliveries it queued (with their status). "
+                        f"In a run it polls (up to {EVENT_POLLS} times, {EVENT_POLL_MS} ms apart) until the "
+                        "simulated call has hung up and its webhooks have finished, then stores the hangup "
+                        "webhook's DeliveryId as simDeliveryId.",
+            prerequest=js(
+                "// Give the simulator (SANDBOX_CALL_STEP_MS) and the dispatcher a moment between polls.",
+                "if (Number(pm.collectionVariables.get('eventPolls') || 0) > 0) "
+                f"{{ setTimeout(function () {{}}, {EVENT_POLL_MS}); }}",
+            ),
+            tests=js(
+                *data_test("Data is the simulated call's timeline, oldest first, from its first popup",
+                           "pm.expect(data.CallSid).to.eql(pm.collectionVariables.get('simCallSid'));",
+                           "pm.expect(data.Events).to.be.an('array').that.is.not.empty;",
+                           "pm.expect(data.Events[0].EventType).to.eql('popup');",
+                           "pm.expect(data.Events[0].Payload.CallDetail).to.eql('dial');",
+                           "data.Events.forEach(e => {",
+                           f"    pm.expect(Object.keys(e)).to.eql({json.dumps(EVENT_KEYS)});",
+                           "    pm.expect(e.Payload.CallSid).to.eql(data.CallSid);",
+                           "    pm.expect(e.Deliveries).to.be.an('array');",
+                           "});"),
+                "const events = (pm.response.json().Data || {}).Events || [];",
+                "const hangup = events.find(e => e.EventType === 'incomingcallhungup');",
+                "const pending = events.some(e => (e.Deliveries || []).some(d => d.Status === 'pending'));",
+                "const polls = Number(pm.collectionVariables.get('eventPolls') || 0);",
+                "const setNext = (pm.execution && pm.execution.setNextRequest) ? pm.execution.setNextRequest : postman.setNextRequest;",
+                f"if ((!hangup || pending) && polls < {EVENT_POLLS}) {{",
+                "    pm.collectionVariables.set('eventPolls', String(polls + 1));",
+                "    setNext(pm.info.requestName);",
+                "} else {",
+                "    pm.collectionVariables.set('eventPolls', '0');",
+                "    pm.test('The call rang, was answered and hung up, each step with its webhook', function () {",
+                "        pm.expect(events.map(e => e.EventType)).to.eql(['popup', 'popup', 'incomingcallhungup']);",
+                "        pm.expect(events.map(e => e.Payload.CallDetail)).to.eql(['dial', 'answered', 'terminal']);",
+                "        pm.expect(hangup.Payload.CallState).to.eql('terminal');",
+                "        pm.expect(hangup.Payload.TotalDuration).to.eql(42);",
+                "        pm.expect(events.map(e => e.Deliveries.map(d => d.EventType))).to.eql("
+                "[['popup'], ['popup'], ['incomingCallHangup']]);",
+                "    });",
+                "    if (pending) {",
+                "        console.log('A webhook of the simulated call is still pending (is a receiver listening at webhookBase?).');",
+                "    }",
+                "    const delivery = hangup && hangup.Deliveries[0];",
+                "    pm.collectionVariables.set('simDeliveryId', delivery ? delivery.DeliveryId : '');",
+                "}",
+            ),
+        ),
+        request(
+            "Get a delivery (attempt log)", "GET", "/webhook_deliveries/{{simDeliveryId}}", token="app",
+            description="One webhook delivery (here the simulated call's `incomingCallHangup`): the delivery log "
+                        "entry, then `Payload` (the JSON body sent) and `AttemptLog`, oldest first: each attempt's "
+                        "`At`, `ResponseCode` (null when no HTTP answer came), `DurationMs`, `Error` (\"\" on "
+                        "success) and the first 4 KiB of your receiver's `ResponseBody`. The `DeliveryId` is the "
+                        "`webhook-id` header your receiver got.",
+            tests=data_test("Data is the hangup webhook, its body and its attempts",
+                            f"pm.expect(Object.keys(data)).to.eql({json.dumps(DELIVERY_KEYS + ['Payload', 'AttemptLog'])});",
+                            "pm.expect(data.DeliveryId).to.eql(pm.collectionVariables.get('simDeliveryId'));",
+                            "pm.expect(data.EventType).to.eql('incomingCallHangup');",
+                            "pm.expect(data.CallSid).to.eql(pm.collectionVariables.get('simCallSid'));",
+                            "pm.expect(data.Url).to.eql(pm.variables.replaceIn('{{webhookBase}}/incomingCallHangup'));",
+                            "pm.expect(data.Payload.CallSid).to.eql(data.CallSid);",
+                            "pm.expect(data.Payload.CallDetail).to.eql('terminal');",
+                            "pm.expect(data.AttemptLog).to.be.an('array').with.lengthOf(data.Attempts);",
+                            "data.AttemptLog.forEach((a, i) => {",
+                            f"    pm.expect(Object.keys(a)).to.eql({json.dumps(ATTEMPT_KEYS)});",
+                            "    pm.expect(a.Attempt).to.eql(i + 1);",
+                            "});",
+                            "if (data.Status === 'delivered') {",
+                            "    const last = data.AttemptLog[data.AttemptLog.length - 1];",
+                            "    pm.expect(last.ResponseCode).to.be.within(200, 299);",
+                            "    pm.expect(last.Error).to.eql('');",
+                            "}"),
+        ),
+        request(
+            "Deliveries of the simulated call", "GET", "/webhook_deliveries", token="app",
+            query=[("call_sid", "{{simCallSid}}"), ("page_size", "100")],
+            description="The delivery log narrowed to one call. Other filters: `status` (`pending`, `delivered`, "
+                        "`dead`, `expired`), `event_type` (`popup`, `incomingCallHangup`, `missedCall`, "
+                        "`callback`, `test`), `since` and `until` (RFC 3339 on `CreatedAt`, inclusive, whole "
+                        "seconds); a bad value is a 400 naming the parameter.",
+            tests=data_test("Data is the simulated call's three webhooks, and only those",
+                            "pm.expect(data.Deliveries).to.be.an('array');",
+                            "data.Deliveries.forEach(d => {",
+                            f"    pm.expect(Object.keys(d)).to.eql({json.dumps(DELIVERY_KEYS)});",
+                            "    pm.expect(d.CallSid).to.eql(pm.collectionVariables.get('simCallSid'));",
+                            "});",
+                            "pm.expect(data.Deliveries.map(d => d.EventType)).to.have.members("
+                            "['popup', 'popup', 'incomingCallHangup']);",
+                            "pm.expect(data.Deliveries.map(d => d.DeliveryId)).to.include("
+                            "pm.collectionVariables.get('simDeliveryId'));"),
+        ),
+        request(
+            "Recover dead deliveries", "POST", "/webhook_deliveries/recover", token="app",
+            body={"Since": "{{recoverSince}}", "Statuses": ["dead"]},
+            description="After fixing your receiver: queues again every finished delivery created in "
+                        "[`Since`, `Until`] (`Until` defaults to now) whose status is in `Statuses` (default "
+                        "`[\"dead\"]`; also `expired`, `delivered`). Each goes out under its own `DeliveryId` (the "
+                        "`webhook-id`, so you can drop duplicates) with the whole retry schedule ahead of it. "
+                        "Answers `{\"Queued\": n}` (0 when nothing died). `test` deliveries are never recovered; a "
+                        "window longer than WEBHOOK_RETENTION_DAYS is a 400. The pre-request script sets `Since` to "
+                        "an hour ago.",
+            prerequest=js(
+                "// Since: an hour ago, RFC 3339 in UTC (whole seconds).",
+                "const since = new Date(Date.now() - 60 * 60 * 1000).toISOString().replace(/\\.\\d{3}Z$/, 'Z');",
+                store("recoverSince", "since"),
+            ),
+            tests=data_test("Data is the number of deliveries queued again",
+                            "pm.expect(Object.keys(data)).to.eql(['Queued']);",
+                            "pm.expect(data.Queued).to.be.a('number').and.at.least(0);",
+                            "pm.expect(Number.isInteger(data.Queued)).to.eql(true);"),
+        ),
+    ],
+)
+
+FOLDERS = [CUSTOMER, TOKEN, APP, SETTINGS, USERS, DEVICE, CALLS, DELIVERIES, SANDBOX]
 
 # The order of one run, across the folders. It starts with the collection's first request.
 FLOW = [
@@ -379,6 +609,9 @@ FLOW = [
     "Create users", "Get one user", "List users (page)", "Switch to SIP",
     "Outbound call", "Get call", "Inbound passthru (popup)",
     "List webhook deliveries", "Retry a delivery",
+    "Set incomingCallHangup URL", "Set missedCall URL", "Test the popup URL",
+    "Simulate an answered call", "Simulate a missed call", "List incoming calls", "Call timeline (events)",
+    "Get a delivery (attempt log)", "Deliveries of the simulated call", "Recover dead deliveries",
     "Delete one user", "Delete all users", "Delete app", "Delete customer",
 ]
 
@@ -411,7 +644,16 @@ Run it top to bottom (Collection Runner, or `newman run`) against a fresh server
 (with the server's ADMIN_TOKEN: set `adminToken`), trades its Id and Secret for a customer token, creates a \
 `sandbox` app and an app token, sets the app's webhooks, maps two users, switches one to SIP, places an \
 outbound call (simulated), reads it back, plays Exotel's inbound popup passthru, reads the webhook delivery log \
-(and retries a finished delivery), then deletes everything it made.
+(and retries a finished delivery), then develops against the sandbox (the folder of that name): points the \
+incomingCallHangup and missedCall webhooks at `webhookBase`, tests the popup URL, simulates an answered and a \
+missed incoming call, lists the incoming calls, follows the answered call's timeline until it hangs up, reads its \
+hangup webhook's attempt log, filters the delivery log by that call, and recovers dead deliveries of the last \
+hour. Then it deletes everything it made.
+
+The simulated calls play their steps SANDBOX_CALL_STEP_MS apart (default 2000 ms): `Call timeline (events)` \
+polls for up to ~20 s. Webhooks only finish when something answers at `webhookBase`; without a receiver the run \
+skips `Retry a delivery`, the attempt logs show the failed attempts (`ResponseCode` null, `Error` set), and it \
+still passes.
 
 The folders group the requests by resource; a whole run follows the order above across them (the collection's \
 test script calls setNextRequest). Each request stores what the next ones need (tokens, ids) in the collection \
@@ -432,6 +674,7 @@ def collection():
     unused = [n for n in names if n not in FLOW]
     assert not unused, f"requests missing from FLOW: {unused}"
     assert FOLDERS[0]["item"][0]["name"] == FLOW[0], "a run starts with the collection's first request"
+    assert FLOW[FLOW.index("Retry a delivery") + 1] == AFTER_RETRY, "AFTER_RETRY must follow `Retry a delivery`"
     return OrderedDict([
         ("info", OrderedDict([
             ("_postman_id", "6b1f7f2e-3d0a-4c39-9a52-7c0d4b1e2a10"),

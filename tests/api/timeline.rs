@@ -287,6 +287,10 @@ async fn the_timeline_route_leaves_the_passthru_routes_theirs() {
     assert!(error.contains("no app"), "{error}");
     let answer = app.get(&format!("/v2/integrations/call/inbound_call/{}?type=popup&CallSid=x", entity.id), None).await;
     assert_eq!(answer.data(), "Success");
+    // `/call/status_callback/events` is Exotel's callback for an app called "events": unsigned, 401.
+    let answer = app.post("/v2/integrations/call/status_callback/events", None, serde_json::json!({})).await;
+    let error = answer.error(StatusCode::UNAUTHORIZED);
+    assert!(!error.contains("CallSid"), "not read as a timeline: {error}");
     // A call named like a route segment still has its timeline and its record.
     assert_eq!(app.get(&events_path("events"), Some(&entity.token)).await.data()["CallSid"], "events");
     assert_eq!(app.get("/v2/integrations/call/events", Some(&entity.token)).await.data()["CallSid"], "events");
