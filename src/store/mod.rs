@@ -62,6 +62,7 @@ mod customers;
 mod deliveries;
 mod calls;
 mod checkpoint;
+mod operator;
 mod pages;
 mod settings;
 mod tokens;
@@ -72,6 +73,7 @@ pub use calls::{
     CallEvent, CallEventRow, CallRow, EventDelivery, EventWrite, ListedCall, QueuedDelivery, TimelineEvent,
 };
 pub use customers::CustomerRow;
+pub use operator::{FailingApp, ListedCustomer};
 pub use deliveries::{AppRoom, AttemptRecord, AttemptRow, DeliveryFilter, DeliveryRow, RecoverWindow, SentDelivery};
 pub use settings::SettingRow;
 pub use tokens::TokenOwner;

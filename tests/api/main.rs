@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin;
 mod app;
 mod app_setting;
 mod attempt_log;
