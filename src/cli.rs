@@ -164,11 +164,16 @@ async fn customer_on(store: &Store, config: &Config, command: CustomerCommand) -
                 bodies.push(body);
             }
             if output.json {
-                let page =
-                    AdminCustomerPage { page_size: bodies.len(), customers: bodies, last_evaluated_value: String::new() };
+                let page = AdminCustomerPage {
+                    page_size: bodies.len(),
+                    customers: bodies,
+                    last_evaluated_value: String::new(),
+                };
                 println!("{}", serde_json::to_string_pretty(&page)?);
             } else if bodies.is_empty() {
-                println!("No customers yet: create one with `integrations-core customer create --name NAME --email EMAIL`.");
+                println!(
+                    "No customers yet: create one with `integrations-core customer create --name NAME --email EMAIL`."
+                );
             } else {
                 let mut headers = vec!["CUSTOMER ID", "NAME", "EMAIL", "APPS", "CREATED"];
                 if show_secrets {

@@ -73,8 +73,8 @@ pub use calls::{
     CallEvent, CallEventRow, CallRow, EventDelivery, EventWrite, ListedCall, QueuedDelivery, TimelineEvent,
 };
 pub use customers::CustomerRow;
-pub use operator::{FailingApp, ListedCustomer};
 pub use deliveries::{AppRoom, AttemptRecord, AttemptRow, DeliveryFilter, DeliveryRow, RecoverWindow, SentDelivery};
+pub use operator::{FailingApp, ListedCustomer};
 pub use settings::SettingRow;
 pub use tokens::TokenOwner;
 pub use usermappings::UserMappingRow;

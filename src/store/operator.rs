@@ -4,8 +4,8 @@
 use sqlx::FromRow;
 
 use super::apps::APP_COLUMNS;
-use super::{Db, Store, StoreResult};
 use super::customers::CustomerRow;
+use super::{Db, Store, StoreResult};
 use crate::domain::call::TEST_EVENT_TYPE;
 
 /// A customer as the operator lists it: its place in creation order and how many apps it has.
@@ -50,7 +50,12 @@ impl Store {
     /// Sets any app's `IsActive`, whoever its customer; `None` when there is no such app.
     pub async fn set_app_active(&self, app_id: &str, active: bool, now: i64) -> StoreResult<Option<super::AppRow>> {
         let sql = format!("UPDATE apps SET is_active = $2, updated_at = $3 WHERE id = $1 RETURNING {APP_COLUMNS}");
-        Ok(on_writer!(self, |pool| sqlx::query_as(&sql).bind(app_id).bind(active).bind(now).fetch_optional(pool).await)?)
+        Ok(on_writer!(self, |pool| sqlx::query_as(&sql)
+            .bind(app_id)
+            .bind(active)
+            .bind(now)
+            .fetch_optional(pool)
+            .await)?)
     }
 
     /// Up to `limit` apps with the most deliveries that went dead since `since` and are still dead

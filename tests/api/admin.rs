@@ -23,7 +23,8 @@ fn app_url(id: &str) -> String {
 /// The keys, in text order, of the first object of the array `field` (whose objects hold no
 /// nested object and no brace in their strings).
 fn first_item_keys(text: &str, field: &str) -> Vec<String> {
-    let start = text.find(&format!("\"{field}\":[")).unwrap_or_else(|| panic!("no {field} in {text}")) + field.len() + 4;
+    let start =
+        text.find(&format!("\"{field}\":[")).unwrap_or_else(|| panic!("no {field} in {text}")) + field.len() + 4;
     let end = start + text[start..].find('}').expect("an object") + 1;
     object_keys(&text[start..end])
 }
@@ -138,7 +139,9 @@ async fn any_app_is_switched_off_and_on_again() {
 
     let missing = app.put(&app_url("no-such-app"), Some(ADMIN_TOKEN), json!({"IsActive": false})).await;
     assert!(missing.error(StatusCode::NOT_FOUND).contains("AppID"));
-    for body in [json!({}), json!({"IsActive": "no"}), json!({"IsActive": null}), json!({"IsActive": true, "AppName": "x"})] {
+    for body in
+        [json!({}), json!({"IsActive": "no"}), json!({"IsActive": null}), json!({"IsActive": true, "AppName": "x"})]
+    {
         let error = app.put(&app_url(&entity.id), Some(ADMIN_TOKEN), body.clone()).await.error(StatusCode::BAD_REQUEST);
         assert!(error.contains("IsActive") || error.contains("AppName"), "{body}: {error}");
     }
@@ -219,7 +222,10 @@ async fn health_names_the_apps_whose_webhooks_went_dead_and_stay_dead() {
         WebhookTest::start(&[], &[("missedCall", "/missed")]).await;
     let quiet = app.get(HEALTH, Some(ADMIN_TOKEN)).await;
     assert_eq!(quiet.data_keys(), keys(&["Database", "QueueDepth", "OldestPendingAgeSeconds", "FailingApps"]));
-    assert_eq!(quiet.data(), &json!({"Database": "ok", "QueueDepth": 0, "OldestPendingAgeSeconds": 0, "FailingApps": []}));
+    assert_eq!(
+        quiet.data(),
+        &json!({"Database": "ok", "QueueDepth": 0, "OldestPendingAgeSeconds": 0, "FailingApps": []})
+    );
 
     receiver.always(Reply::status(410));
     for sid in ["d1", "d2"] {
@@ -237,7 +243,10 @@ async fn health_names_the_apps_whose_webhooks_went_dead_and_stay_dead() {
     };
     let failing = &health["FailingApps"][0];
     let text = app.get(HEALTH, Some(ADMIN_TOKEN)).await.text;
-    assert_eq!(first_item_keys(&text, "FailingApps"), keys(&["AppID", "CustomerID", "Dead24h", "Pending", "LastError"]));
+    assert_eq!(
+        first_item_keys(&text, "FailingApps"),
+        keys(&["AppID", "CustomerID", "Dead24h", "Pending", "LastError"])
+    );
     assert_eq!(failing["AppID"], entity.id.as_str());
     assert_eq!(failing["CustomerID"], entity.customer.id.as_str());
     assert_eq!(failing["Pending"], 0);

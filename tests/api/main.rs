@@ -20,6 +20,7 @@ mod input;
 mod metrics;
 mod migrations;
 mod openapi;
+mod operator_cli;
 mod outbound;
 mod outbox;
 mod pagination;
