@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::api::admin::{AdminCustomerBody, AdminCustomerDetail, AdminCustomerPage, HealthBody};
+use crate::api::admin::{AdminCustomerBody, AdminCustomerDetail, AdminCustomerPage, AdminHealthBody};
 use crate::api::app::AppBody;
 use crate::api::customer::CustomerBody;
 use crate::config::Config;
@@ -271,7 +271,7 @@ pub async fn health(config: &Config, output: Output) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let result = operator::health(&store).await.map_err(failed);
     store.close().await;
-    let body = HealthBody::from(&result?);
+    let body = AdminHealthBody::from(&result?);
     if output.json {
         println!("{}", serde_json::to_string_pretty(&body)?);
         return Ok(());

@@ -137,7 +137,7 @@ impl From<&FailingApp> for FailingAppBody {
 
 /// The webhook queue and the tenants whose webhooks fail.
 #[derive(Serialize, Debug, ToSchema)]
-pub struct HealthBody {
+pub struct AdminHealthBody {
     /// `ok`: the database answered.
     #[serde(rename = "Database")]
     #[schema(example = "ok")]
@@ -153,7 +153,7 @@ pub struct HealthBody {
     pub failing_apps: Vec<FailingAppBody>,
 }
 
-impl From<&Health> for HealthBody {
+impl From<&Health> for AdminHealthBody {
     fn from(health: &Health) -> Self {
         Self {
             database: "ok",
@@ -172,7 +172,7 @@ envelopes! {
     /// A success envelope whose `Data` is the public app object.
     AdminAppEnvelope => AppBody;
     /// A success envelope whose `Data` is the health of the webhook queue.
-    HealthEnvelope => HealthBody;
+    AdminHealthEnvelope => AdminHealthBody;
 }
 
 const CUSTOMER_NOT_FOUND: &str = "no customer with that CustomerID";
@@ -317,13 +317,13 @@ pub async fn set_app_active(
     tag = "admin",
     security(("admin_token" = [])),
     responses(
-        (status = 200, description = "The queue and the failing apps.", body = HealthEnvelope,
+        (status = 200, description = "The queue and the failing apps.", body = AdminHealthEnvelope,
             example = json!(examples::admin_health_response())),
         (status = 429, description = "Too many failed attempts from this client address.", body = ErrorEnvelope,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again."))),
     )
 )]
-pub async fn health(_admin: OperatorAuth, State(state): State<AppState>) -> Result<Success<HealthBody>> {
+pub async fn health(_admin: OperatorAuth, State(state): State<AppState>) -> Result<Success<AdminHealthBody>> {
     let health = operator::health(&state.store).await?;
-    Ok(Success(HealthBody::from(&health)))
+    Ok(Success(AdminHealthBody::from(&health)))
 }
