@@ -138,9 +138,9 @@ impl FromRequestParts<AppState> for AdminAuth {
 }
 
 /// Proof that the operator's admin token was presented to an `/admin/...` route. The token is
-/// compared in constant time; wrong ones are throttled as `POST /token`'s wrong secrets are (the
-/// same failure counts: an address that guesses is refused with 429, and the admin token's failures
-/// from everywhere slow its wrong answers). Every refusal is the same 401 whether or not an admin
+/// compared in constant time; wrong ones are throttled as `POST /token`'s wrong secrets are, with
+/// the same limits but counted apart (`AppState::admin_failures`): an address that guesses is refused
+/// with 429, and the admin token's failures from everywhere slow its wrong answers. Every refusal is the same 401 whether or not an admin
 /// token is configured, and comes before anything about the customer or app asked for is read.
 pub struct OperatorAuth;
 
@@ -156,7 +156,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Ok(ClientAddr(client)) = ClientAddr::from_request_parts(parts, state).await;
         let address = client.map(|ip| ip.to_string()).unwrap_or_default();
-        if let Some(wait) = state.token_failures.refused(&address) {
+        if let Some(wait) = state.admin_failures.refused(&address) {
             tracing::warn!("admin request refused: too many failed attempts from this address");
             return Err(ApiError::TooManyRequests { retry_after_secs: wait.as_secs() + 1 });
         }
@@ -174,7 +174,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
         if verified {
             return Ok(Self);
         }
-        let beyond_limit = state.token_failures.record_failure(&address, ADMIN_THROTTLE_ID);
+        let beyond_limit = state.admin_failures.record_failure(&address, ADMIN_THROTTLE_ID);
         let delay = slow_down(beyond_limit, state.config.token_failure_max_delay);
         tracing::info!(delay_ms = delay.as_millis() as u64, "admin request with a wrong token");
         tokio::time::sleep(delay).await;

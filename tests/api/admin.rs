@@ -204,7 +204,7 @@ async fn with_no_admin_token_configured_every_route_is_a_401() {
 }
 
 #[tokio::test]
-async fn wrong_admin_tokens_from_one_address_are_throttled_like_token_requests() {
+async fn wrong_admin_tokens_from_one_address_are_throttled_like_token_requests_but_apart() {
     let app = TestApp::with_env(&[("TOKEN_FAILURE_LIMIT", "3")]).await;
     for _ in 0..3 {
         app.get(HEALTH, Some("guess")).await.error(StatusCode::UNAUTHORIZED);
@@ -213,7 +213,14 @@ async fn wrong_admin_tokens_from_one_address_are_throttled_like_token_requests()
     refused.error(StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.headers.get("retry-after").is_some());
     let token = app.token_response("someone", "guess", "customer").await;
-    token.error(StatusCode::TOO_MANY_REQUESTS);
+    token.error(StatusCode::UNAUTHORIZED);
+    // Counted apart: the address's failed token requests do not add to its admin failures either.
+    let other = TestApp::with_env(&[("TOKEN_FAILURE_LIMIT", "3")]).await;
+    for _ in 0..3 {
+        other.token_response("someone", "guess", "customer").await.error(StatusCode::UNAUTHORIZED);
+    }
+    other.get(HEALTH, Some(ADMIN_TOKEN)).await.data();
+    other.get(HEALTH, Some("guess")).await.error(StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
