@@ -28,7 +28,7 @@ SCHEMA_URL = "https://schema.getpostman.com/json/collection/v2.1.0/collection.js
 # overrides any of them; the test scripts fill in the empty ones as the run goes.
 VARIABLES = [
     ("baseUrl", "http://127.0.0.1:8080/v2/integrations", "The server's /v2/integrations base URL."),
-    ("adminToken", "", "The server's ADMIN_TOKEN (only `Create customer` uses it)."),
+    ("adminToken", "", "The server's ADMIN_TOKEN (`Create customer` and the Operator folder use it)."),
     ("webhookBase", "https://crm.example.com/exotel",
      "Where the app's webhooks go: popup -> {{webhookBase}}/popup, callback -> {{webhookBase}}/callback, "
      "incomingCallHangup -> {{webhookBase}}/incomingCallHangup, missedCall -> {{webhookBase}}/missedCall. "
@@ -53,6 +53,7 @@ VARIABLES = [
     ("simDeliveryId", "", "Set by `Call timeline (events)`: the DeliveryId of the simulated call's hangup webhook."),
     ("eventPolls", "0", "How many times `Call timeline (events)` has polled (internal)."),
     ("recoverSince", "", "Set before `Recover dead deliveries`: an hour ago, RFC 3339."),
+    ("spareCustomerId", "", "Set by `Create a spare customer (operator)`; `Delete a customer (operator)` removes it."),
 ]
 
 # Raw `Authorization` headers, as the SDK sends them, and the security scheme each one satisfies.
@@ -599,7 +600,83 @@ SANDBOX = folder(
     ],
 )
 
-FOLDERS = [CUSTOMER, TOKEN, APP, SETTINGS, USERS, DEVICE, CALLS, DELIVERIES, SANDBOX]
+ADMIN_CUSTOMER_KEYS = ["CustomerID", "CustomerName", "Email", "CustomerSetting", "CreatedAt", "UpdatedAt",
+                       "DeletedAt", "AppCount"]
+
+OPERATOR = folder(
+    "Operator",
+    "The operator's view across tenants (`/admin/...`, the server's ADMIN_TOKEN: set `adminToken`): customers "
+    "with their app counts, one customer with its apps, switching any app off and on, the webhook queue's health, "
+    "and deleting a customer (with everything it owns). The same operations are CLI commands: `integrations-core "
+    "customer list|show|delete`, `app activate|deactivate`, `health`.",
+    [
+        request(
+            "Create a spare customer (operator)", "POST", "/customer", token="admin",
+            body={"CustomerName": "Postman Spare", "Email": "postman.spare.{{$timestamp}}@example.com"},
+            description="A second customer, for `Delete a customer (operator)` to remove at the end of the run.",
+            tests=data_test("Data is the customer; stored as spareCustomerId",
+                            "pm.expect(data.CustomerID).to.be.a('string').and.not.empty;",
+                            store("spareCustomerId", "data.CustomerID")),
+        ),
+        request(
+            "List customers (operator)", "GET", "/admin/customers", token="admin",
+            query=[("page_size", "100")],
+            description="Every customer in creation order, a page at a time (`last_value` = the previous page's "
+                        "`LastEvaluatedValue`, `\"\"` on the last page; `page_size` 1-100), each without its "
+                        "secret and with its `AppCount`.",
+            tests=data_test("Data is a page of customers without secrets",
+                            "pm.expect(Object.keys(data)).to.eql(['Customers', 'PageSize', 'LastEvaluatedValue']);",
+                            "pm.expect(data.PageSize).to.eql(data.Customers.length);",
+                            "data.Customers.forEach(c => {",
+                            f"    pm.expect(Object.keys(c)).to.eql({json.dumps(ADMIN_CUSTOMER_KEYS)});",
+                            "});"),
+        ),
+        request(
+            "Show customer (operator)", "GET", "/admin/customers/{{customerId}}", token="admin",
+            description="One customer without its secret, with `AppCount` and its apps (public objects), "
+                        "oldest first. An unknown CustomerID is a 404.",
+            tests=data_test("Data is this customer with its app",
+                            "pm.expect(data.CustomerID).to.eql(pm.collectionVariables.get('customerId'));",
+                            "pm.expect(data).to.not.have.any.keys('CustomerSecret');",
+                            "pm.expect(data.AppCount).to.eql(data.Apps.length);",
+                            "pm.expect(data.Apps.map(a => a.AppID)).to.include(pm.collectionVariables.get('appId'));"),
+        ),
+        request(
+            "Switch the app off (operator)", "PUT", "/admin/apps/{{appId}}", token="admin",
+            body={"IsActive": False},
+            description="Switches any app off (or on with `true`), whichever customer it belongs to: what to do "
+                        "with a misbehaving tenant. Answers the public app object.",
+            tests=data_test("Data is the app, now inactive",
+                            "pm.expect(data.AppID).to.eql(pm.collectionVariables.get('appId'));",
+                            "pm.expect(data.IsActive).to.eql(false);"),
+        ),
+        request(
+            "Switch the app on again (operator)", "PUT", "/admin/apps/{{appId}}", token="admin",
+            body={"IsActive": True},
+            tests=data_test("Data is the app, active again", "pm.expect(data.IsActive).to.eql(true);"),
+        ),
+        request(
+            "Webhook health (operator)", "GET", "/admin/health", token="admin",
+            description="The queue's depth, the age of its oldest pending delivery (0 when none), and up to 20 "
+                        "apps with the most deliveries that went dead in the last 24 h and are still dead.",
+            tests=data_test("Data is the queue and the failing apps",
+                            "pm.expect(Object.keys(data)).to.eql(['Database', 'QueueDepth', "
+                            "'OldestPendingAgeSeconds', 'FailingApps']);",
+                            "pm.expect(data.Database).to.eql('ok');",
+                            "pm.expect(data.FailingApps).to.be.an('array');",
+                            "data.FailingApps.forEach(a => pm.expect(Object.keys(a)).to.eql("
+                            "['AppID', 'CustomerID', 'Dead24h', 'Pending', 'LastError']));"),
+        ),
+        request(
+            "Delete a customer (operator)", "DELETE", "/admin/customers/{{spareCustomerId}}", token="admin",
+            description="Deletes the customer with all its apps, settings, users, calls and tokens, as "
+                        "`DELETE /customer` does. Irreversible.",
+            tests=data_test("Data is 'Deleted Successfully'", "pm.expect(data).to.eql('Deleted Successfully');"),
+        ),
+    ],
+)
+
+FOLDERS = [CUSTOMER, TOKEN, APP, SETTINGS, USERS, DEVICE, CALLS, DELIVERIES, SANDBOX, OPERATOR]
 
 # The order of one run, across the folders. It starts with the collection's first request.
 FLOW = [
@@ -612,7 +689,9 @@ FLOW = [
     "Set incomingCallHangup URL", "Set missedCall URL", "Test the popup URL",
     "Simulate an answered call", "Simulate a missed call", "List incoming calls", "Call timeline (events)",
     "Get a delivery (attempt log)", "Deliveries of the simulated call", "Recover dead deliveries",
-    "Delete one user", "Delete all users", "Delete app", "Delete customer",
+    "Create a spare customer (operator)", "List customers (operator)", "Show customer (operator)",
+    "Switch the app off (operator)", "Switch the app on again (operator)", "Webhook health (operator)",
+    "Delete one user", "Delete all users", "Delete app", "Delete a customer (operator)", "Delete customer",
 ]
 
 ENVELOPE_KEYS = ["RequestId", "Status", "Code", "Error", "Data"]
@@ -648,7 +727,8 @@ outbound call (simulated), reads it back, plays Exotel's inbound popup passthru,
 incomingCallHangup and missedCall webhooks at `webhookBase`, tests the popup URL, simulates an answered and a \
 missed incoming call, lists the incoming calls, follows the answered call's timeline until it hangs up, reads its \
 hangup webhook's attempt log, filters the delivery log by that call, and recovers dead deliveries of the last \
-hour. Then it deletes everything it made.
+hour. As the operator (the Operator folder, with `adminToken`) it lists the customers, shows this one with its \
+app, switches the app off and on again and reads the webhook health. Then it deletes everything it made.
 
 The simulated calls play their steps SANDBOX_CALL_STEP_MS apart (default 2000 ms): `Call timeline (events)` \
 polls for up to ~20 s. Webhooks only finish when something answers at `webhookBase`; without a receiver the run \

@@ -15,8 +15,8 @@
 # The server is seeded with a customer, a sandbox app, a user, popup and callback settings, one outbound
 # call and one inbound popup; each operation gets the token its security scheme names (schemathesis's
 # [auth.openapi] config). The run has four passes so that fuzzing cannot wreck its own fixture
-# half-way: (1) every operation except the five below; (2) PUT /app and DELETE /users/{app_user_id}
-# (a PUT to a mumbai domain would turn the user and call routes into 502s, the upstream being
+# half-way: (1) every operation except the six below; (2) PUT /app, PUT /admin/apps/{app_id} (it may switch the
+# seeded app off) and DELETE /users/{app_user_id} (a PUT to a mumbai domain would turn the user and call routes into 502s, the upstream being
 # 127.0.0.1:9; deleting the seeded user turns them into 404s); (3) DELETE /usermapping (it would leave
 # (2) nothing to delete); (4) DELETE /app and DELETE /customer (they kill the tokens everything uses).
 # Nothing is left out: POST /call/status_callback/{app_id} is fuzzed without a valid signature (only the
@@ -163,9 +163,9 @@ pass() {
         "$@") || status=1
 }
 
-FIXTURE_OPS='^(update_app|delete_usermappings|delete_user|delete_app|delete_customer)$'
+FIXTURE_OPS='^(update_app|admin_set_app_active|delete_usermappings|delete_user|delete_app|delete_customer)$'
 pass main --exclude-operation-id-regex "$FIXTURE_OPS"
-pass fixture-edits --include-operation-id-regex '^(update_app|delete_user)$'
+pass fixture-edits --include-operation-id-regex '^(update_app|admin_set_app_active|delete_user)$'
 pass delete-users --include-operation-id-regex '^delete_usermappings$'
 pass teardown --include-operation-id-regex '^(delete_app|delete_customer)$'
 

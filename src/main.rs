@@ -36,6 +36,8 @@ async fn main() -> std::process::ExitCode {
         Command::Serve => server::run(config).await,
         Command::Migrate => cli::migrate(&config).await,
         Command::Customer { command } => cli::customer(&config, command).await,
+        Command::App { command } => cli::app(&config, command).await,
+        Command::Health { output } => cli::health(&config, output).await,
         Command::Openapi => unreachable!("handled before the configuration is loaded"),
     };
     match result {

@@ -18,6 +18,8 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub token_failures: Arc<FailureThrottle>,
+    /// Failed admin tokens (`/admin/...`), counted apart from `POST /token`'s with the same limits.
+    pub admin_failures: Arc<FailureThrottle>,
     pub exotel: Arc<Exotel>,
     /// Queues webhooks for this process's dispatcher.
     pub outbox: Outbox,
@@ -32,12 +34,21 @@ impl AppState {
     pub fn new(store: Store, config: Config) -> (Self, OutboxConsumer) {
         telemetry::metrics::handle();
         let token_failures = Arc::new(FailureThrottle::new(config.token_failure_limit, config.token_failure_window));
+        let admin_failures = Arc::new(FailureThrottle::new(config.token_failure_limit, config.token_failure_window));
         let exotel = Arc::new(Exotel::new(&config));
         let (outbox, consumer) = dispatch::new_pair(&config);
         let call_events = CallEvents::new(store.clone(), outbox.clone(), &config);
         let webhook_tester = WebhookTester::new(store.clone(), &config);
-        let state =
-            Self { store, config: Arc::new(config), token_failures, exotel, outbox, call_events, webhook_tester };
+        let state = Self {
+            store,
+            config: Arc::new(config),
+            token_failures,
+            admin_failures,
+            exotel,
+            outbox,
+            call_events,
+            webhook_tester,
+        };
         (state, consumer)
     }
 }

@@ -88,7 +88,7 @@ pub struct CreatedAppBody {
 }
 
 /// The public app object: no secrets.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Debug, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct AppBody {
     #[serde(rename = "AppID")]
@@ -108,7 +108,7 @@ pub struct AppBody {
 }
 
 impl AppBody {
-    fn new(row: &AppRow, offset: chrono::FixedOffset) -> Self {
+    pub fn new(row: &AppRow, offset: chrono::FixedOffset) -> Self {
         Self {
             app_id: row.id.clone(),
             customer_id: row.customer_id.clone(),

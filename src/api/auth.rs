@@ -7,12 +7,14 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use uuid::Uuid;
 
+use super::ClientAddr;
 use crate::crypto::{constant_time_eq, sha256_hex};
 use crate::domain::time::now_ms;
 use crate::envelope::ApiError;
 use crate::state::AppState;
 use crate::store::{AppRow, CustomerRow, TokenOwner};
 use crate::telemetry;
+use crate::throttle::slow_down;
 
 /// A freshly minted token: the text handed out once, and the hash that is stored.
 pub struct MintedToken {
@@ -132,6 +134,51 @@ impl FromRequestParts<AppState> for AdminAuth {
         } else {
             Err(ApiError::unauthorized("Authorization is not the admin token"))
         }
+    }
+}
+
+/// Proof that the operator's admin token was presented to an `/admin/...` route. The token is
+/// compared in constant time; wrong ones are throttled as `POST /token`'s wrong secrets are, with
+/// the same limits but counted apart (`AppState::admin_failures`): an address that guesses is refused
+/// with 429, and the admin token's failures from everywhere slow its wrong answers. Every refusal is the same 401 whether or not an admin
+/// token is configured, and comes before anything about the customer or app asked for is read.
+pub struct OperatorAuth;
+
+/// The throttle's Id for failures of the admin token.
+const ADMIN_THROTTLE_ID: &str = "ADMIN_TOKEN";
+
+const NOT_ADMIN: &str =
+    "Authorization must be the operator's admin token (ADMIN_TOKEN); with no ADMIN_TOKEN configured the operator API is off";
+
+impl FromRequestParts<AppState> for OperatorAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Ok(ClientAddr(client)) = ClientAddr::from_request_parts(parts, state).await;
+        let address = client.map(|ip| ip.to_string()).unwrap_or_default();
+        if let Some(wait) = state.admin_failures.refused(&address) {
+            tracing::warn!("admin request refused: too many failed attempts from this address");
+            return Err(ApiError::TooManyRequests { retry_after_secs: wait.as_secs() + 1 });
+        }
+        let Some(token) = token_from_headers(&parts.headers) else {
+            return Err(ApiError::unauthorized(NOT_ADMIN));
+        };
+        let verified = match &state.config.admin_token {
+            Some(admin) => constant_time_eq(token, admin.expose()),
+            None => {
+                // Compare anyway: an unconfigured server answers as slowly as a configured one.
+                let _ = constant_time_eq(token, "00000000-0000-0000-0000-000000000000");
+                false
+            }
+        };
+        if verified {
+            return Ok(Self);
+        }
+        let beyond_limit = state.admin_failures.record_failure(&address, ADMIN_THROTTLE_ID);
+        let delay = slow_down(beyond_limit, state.config.token_failure_max_delay);
+        tracing::info!(delay_ms = delay.as_millis() as u64, "admin request with a wrong token");
+        tokio::time::sleep(delay).await;
+        Err(ApiError::unauthorized(NOT_ADMIN))
     }
 }
 

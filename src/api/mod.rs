@@ -6,6 +6,7 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 
+pub mod admin;
 pub mod app;
 pub mod app_setting;
 pub mod auth;
@@ -59,5 +60,9 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhook::retry))
         .routes(routes!(webhook::recover))
         .routes(routes!(webhook::get))
+        .routes(routes!(admin::list_customers))
+        .routes(routes!(admin::get_customer, admin::delete_customer))
+        .routes(routes!(admin::set_app_active))
+        .routes(routes!(admin::health))
         .routes(routes!(openapi::serve))
 }

@@ -1,7 +1,8 @@
 //! The operations the HTTP handlers and the command line share, above the store, the upstream and
 //! the dispatcher and below `api/` and `cli`: registering customers, recording call events,
-//! testing a webhook URL.
+//! testing a webhook URL, the operator's view across tenants.
 
 pub mod call_events;
 pub mod customers;
+pub mod operator;
 pub mod webhook_test;

@@ -62,6 +62,7 @@ mod customers;
 mod deliveries;
 mod calls;
 mod checkpoint;
+mod operator;
 mod pages;
 mod settings;
 mod tokens;
@@ -73,6 +74,7 @@ pub use calls::{
 };
 pub use customers::CustomerRow;
 pub use deliveries::{AppRoom, AttemptRecord, AttemptRow, DeliveryFilter, DeliveryRow, RecoverWindow, SentDelivery};
+pub use operator::{FailingApp, ListedCustomer};
 pub use settings::SettingRow;
 pub use tokens::TokenOwner;
 pub use usermappings::UserMappingRow;

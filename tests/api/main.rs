@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin;
 mod app;
 mod app_setting;
 mod attempt_log;
@@ -19,6 +20,7 @@ mod input;
 mod metrics;
 mod migrations;
 mod openapi;
+mod operator_cli;
 mod outbound;
 mod outbox;
 mod pagination;

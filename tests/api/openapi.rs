@@ -46,6 +46,11 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("POST", "/v2/integrations/webhook_deliveries/{id}/retry", &["200", "400", "401", "404", "409", "500", "503"]),
     ("POST", "/v2/integrations/webhook_deliveries/recover", &["200", "400", "401", "413", "500", "503"]),
     ("GET", "/v2/integrations/webhook_deliveries/{id}", &["200", "400", "401", "404", "500", "503"]),
+    ("GET", "/v2/integrations/admin/customers", &["200", "400", "401", "429", "500", "503"]),
+    ("GET", "/v2/integrations/admin/customers/{customer_id}", &["200", "400", "401", "404", "429", "500", "503"]),
+    ("DELETE", "/v2/integrations/admin/customers/{customer_id}", &["200", "400", "401", "404", "429", "500", "503"]),
+    ("PUT", "/v2/integrations/admin/apps/{app_id}", &["200", "400", "401", "404", "413", "429", "500", "503"]),
+    ("GET", "/v2/integrations/admin/health", &["200", "401", "429", "500", "503"]),
     ("GET", "/v2/integrations/openapi.json", &["200", "500", "503"]),
     ("GET", "/healthz", &["200", "500", "503"]),
     ("GET", "/readyz", &["200", "500", "503"]),
@@ -56,6 +61,7 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
 fn expected_security(method: &str, path: &str) -> Vec<&'static str> {
     match (method, path.trim_start_matches("/v2/integrations")) {
         ("POST", "/customer") => vec!["admin_token"],
+        (_, p) if p.starts_with("/admin/") => vec!["admin_token"],
         ("POST", "/app") | ("GET" | "DELETE", "/customer") => vec!["customer_token"],
         ("GET", "/app") => vec!["app_token", "customer_token"],
         (_, "/token" | "/openapi.json" | "/healthz" | "/readyz" | "/metrics") => vec![],

@@ -399,3 +399,46 @@ pub fn call_events_response() -> Value {
         }),
     )
 }
+
+fn admin_customer() -> Value {
+    let mut customer = customer();
+    let object = customer.as_object_mut().expect("an object");
+    object.remove("CustomerSecret");
+    object.insert("AppCount".into(), 1.into());
+    customer
+}
+
+pub fn admin_customers_response() -> Value {
+    success(
+        "3e1c9a57-8d2b-4f60-a9c4-5b7e2d1f0a38",
+        serde_json::json!({"Customers": [admin_customer()], "PageSize": 1, "LastEvaluatedValue": ""}),
+    )
+}
+
+pub fn admin_customer_response() -> Value {
+    let mut customer = admin_customer();
+    customer["Apps"] = Value::Array(vec![app()]);
+    success("7a4f2c91-0b3d-4e6a-8c5f-1d9e3b7a2c64", customer)
+}
+
+pub fn admin_app_request() -> Value {
+    parse(r#"{ "IsActive": false }"#)
+}
+
+pub fn admin_health_response() -> Value {
+    success(
+        "b2d8e0f4-6a1c-4e39-9f72-3c5a7e1b9d06",
+        serde_json::json!({
+            "Database": "ok",
+            "QueueDepth": 12,
+            "OldestPendingAgeSeconds": 41,
+            "FailingApps": [{
+                "AppID": "2e6440ed-ff62-49d7-bb00-5494b313a863",
+                "CustomerID": "99fa98a1-2ce0-457c-9371-0d3a01eb6ef0",
+                "Dead24h": 37,
+                "Pending": 4,
+                "LastError": "HTTP 410"
+            }]
+        }),
+    )
+}
