@@ -147,7 +147,10 @@ const INSERT_DELIVERY: &str =
 /// event of the call stored before. The second check can only see events with a lower `seq` (a
 /// commit it sees happened before this statement drew any), so a call's first event is always
 /// marked; another process writing the same call at the same moment may mark a later one too,
-/// which the call list's read skips (it checks that no earlier event exists).
+/// which the call list's read skips (it checks that no earlier event exists). The check is a
+/// lateral probe with `LIMIT 1`: one lookup of `call_events_latest` per row, whatever the planner
+/// makes of the table's statistics (a correlated `NOT EXISTS` leaves it free to choose a plan that
+/// reads more of the index).
 ///
 /// Before any row is read from the input (its condition names no input column, so Postgres checks
 /// it once, first), the statement takes the shared page lock of each app with a delivery in the batch (see
@@ -164,11 +167,13 @@ const INSERT_BATCH_POSTGRES: &str = "WITH input AS ( \
          WHERE d IS NOT NULL ORDER BY k) AS keys) >= 0), \
      events AS (INSERT INTO call_events (id, app_id, call_sid, event_type, payload, created_at, call_direction) \
        SELECT event_id, app_id, call_sid, event_type, payload, at, \
-         CASE WHEN call_sid <> '' AND first_in_batch AND NOT EXISTS (SELECT 1 FROM call_events e \
-           WHERE e.app_id = b.app_id AND e.call_sid = b.call_sid) \
+         CASE WHEN call_sid <> '' AND first_in_batch AND earlier.found IS NULL \
          THEN COALESCE(payload::json ->> 'Direction', '') END \
        FROM (SELECT i.*, row_number() OVER (PARTITION BY i.app_id, i.call_sid ORDER BY i.ord) = 1 AS first_in_batch \
-         FROM input i) AS b ORDER BY ord) \
+         FROM input i) AS b \
+       LEFT JOIN LATERAL (SELECT 1 AS found FROM call_events e \
+         WHERE e.app_id = b.app_id AND e.call_sid = b.call_sid LIMIT 1) AS earlier ON true \
+       ORDER BY ord) \
      INSERT INTO webhook_deliveries (id, app_id, event_type, url, call_sid, payload, status, attempts, \
        next_attempt_at, lease_until, expires_at, last_response_code, last_error, created_at, updated_at, delivered_at, \
        event_id) \
