@@ -677,3 +677,42 @@ pub fn signed_with_app_secret(webhook: &crate::receiver::Received, app_secret: &
     let expected = b64.encode(mac.finalize().into_bytes());
     webhook.header("webhook-signature").split(' ').any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
 }
+
+/// A database of its own for the real binary's processes (servers, CLI commands): a SQLite file,
+/// or (pg-tests) a fresh Postgres database named `<prefix>_<uuid>`.
+pub struct ProcessDatabase {
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl ProcessDatabase {
+    #[cfg_attr(not(feature = "pg-tests"), allow(unused_variables))]
+    pub async fn new(prefix: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        #[cfg(not(feature = "pg-tests"))]
+        let url = format!("sqlite://{}/integrations.db", dir.path().display());
+        #[cfg(feature = "pg-tests")]
+        let url = {
+            let base = std::env::var("DATABASE_URL").expect("pg-tests needs DATABASE_URL");
+            let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+            let admin = sqlx::PgPool::connect(&base).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
+            admin.close().await;
+            let mut url = url::Url::parse(&base).unwrap();
+            url.set_path(&name);
+            url.to_string()
+        };
+        Self { url, _dir: dir }
+    }
+
+    /// Removes a Postgres test database once its servers are gone (SQLite files go with the folder).
+    pub async fn drop(self) {
+        #[cfg(feature = "pg-tests")]
+        {
+            let name = url::Url::parse(&self.url).unwrap().path().trim_start_matches('/').to_string();
+            let admin = sqlx::PgPool::connect(&std::env::var("DATABASE_URL").unwrap()).await.unwrap();
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await;
+            admin.close().await;
+        }
+    }
+}

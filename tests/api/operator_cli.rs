@@ -6,48 +6,27 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{keys, object_keys, MASTER_KEY};
+use crate::helpers::{keys, object_keys, ProcessDatabase, MASTER_KEY};
 
-/// A database for the commands: a SQLite file, or (pg-tests) a fresh Postgres database.
+/// The commands' database (see [`ProcessDatabase`]) and how to run the binary on it.
 struct CliDatabase {
-    url: String,
-    _dir: tempfile::TempDir,
+    db: ProcessDatabase,
 }
 
 impl CliDatabase {
     async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        #[cfg(not(feature = "pg-tests"))]
-        let url = format!("sqlite://{}/integrations.db", dir.path().display());
-        #[cfg(feature = "pg-tests")]
-        let url = {
-            let base = std::env::var("DATABASE_URL").expect("pg-tests needs DATABASE_URL");
-            let name = format!("cli_{}", uuid::Uuid::new_v4().simple());
-            let admin = sqlx::PgPool::connect(&base).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
-            admin.close().await;
-            let mut url = url::Url::parse(&base).unwrap();
-            url.set_path(&name);
-            url.to_string()
-        };
-        Self { url, _dir: dir }
+        Self { db: ProcessDatabase::new("cli").await }
     }
 
     async fn drop(self) {
-        #[cfg(feature = "pg-tests")]
-        {
-            let name = url::Url::parse(&self.url).unwrap().path().trim_start_matches('/').to_string();
-            let admin = sqlx::PgPool::connect(&std::env::var("DATABASE_URL").unwrap()).await.unwrap();
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await;
-            admin.close().await;
-        }
+        self.db.drop().await;
     }
 
     async fn execute(&self, sql: &str) {
         #[cfg(not(feature = "pg-tests"))]
-        let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
+        let pool = sqlx::SqlitePool::connect(&self.db.url).await.unwrap();
         #[cfg(feature = "pg-tests")]
-        let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+        let pool = sqlx::PgPool::connect(&self.db.url).await.unwrap();
         sqlx::query(sql).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         pool.close().await;
     }
@@ -58,7 +37,7 @@ impl CliDatabase {
             .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &self.url)
+            .env("DATABASE_URL", &self.db.url)
             .env("MASTER_KEY", MASTER_KEY)
             .env("RUST_LOG", "warn");
         command
@@ -215,7 +194,7 @@ async fn customer_delete_asks_on_a_terminal_unless_yes_and_not_when_stdin_is_not
             .args(["-qec", &format!("{bin} customer delete {id}"), "/dev/null"])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &db.url)
+            .env("DATABASE_URL", &db.db.url)
             .env("MASTER_KEY", MASTER_KEY)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())

@@ -7,49 +7,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{ADMIN_TOKEN, MASTER_KEY};
+use crate::helpers::{ProcessDatabase, ADMIN_TOKEN, MASTER_KEY};
 use crate::receiver::Receiver;
 
 /// A port that is free now (nothing listens on it once this returns).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A database for server processes: a SQLite file, or (pg-tests) a fresh Postgres database.
-struct ProcessDatabase {
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl ProcessDatabase {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        #[cfg(not(feature = "pg-tests"))]
-        let url = format!("sqlite://{}/integrations.db", dir.path().display());
-        #[cfg(feature = "pg-tests")]
-        let url = {
-            let base = std::env::var("DATABASE_URL").expect("pg-tests needs DATABASE_URL");
-            let name = format!("proc_{}", uuid::Uuid::new_v4().simple());
-            let admin = sqlx::PgPool::connect(&base).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
-            admin.close().await;
-            let mut url = url::Url::parse(&base).unwrap();
-            url.set_path(&name);
-            url.to_string()
-        };
-        Self { url, _dir: dir }
-    }
-
-    /// Removes a Postgres test database once its servers are gone (SQLite files go with the folder).
-    async fn drop(self) {
-        #[cfg(feature = "pg-tests")]
-        {
-            let name = url::Url::parse(&self.url).unwrap().path().trim_start_matches('/').to_string();
-            let admin = sqlx::PgPool::connect(&std::env::var("DATABASE_URL").unwrap()).await.unwrap();
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await;
-            admin.close().await;
-        }
-    }
 }
 
 /// A running `integrations-core serve`, killed with SIGKILL when dropped.
@@ -181,7 +144,7 @@ async fn wait_for_all(receiver: &Receiver, expected: &HashSet<String>, within: D
 
 #[tokio::test]
 async fn deliveries_queued_before_a_sigkill_arrive_after_a_restart() {
-    let database = ProcessDatabase::new().await;
+    let database = ProcessDatabase::new("proc").await;
     let receiver_port = free_port();
     let url = format!("http://127.0.0.1:{receiver_port}/hook");
 
@@ -206,7 +169,7 @@ async fn deliveries_queued_before_a_sigkill_arrive_after_a_restart() {
 #[cfg(feature = "pg-tests")]
 #[tokio::test]
 async fn two_processes_on_one_postgres_deliver_each_webhook_exactly_once() {
-    let database = ProcessDatabase::new().await;
+    let database = ProcessDatabase::new("proc").await;
     let receiver = Receiver::start().await;
     let a = Server::start(&database.url).await;
     let b = Server::start(&database.url).await;
@@ -230,7 +193,7 @@ async fn two_processes_on_one_postgres_deliver_each_webhook_exactly_once() {
 
 #[tokio::test]
 async fn sigterm_stops_the_server_cleanly_after_answering_what_it_received() {
-    let database = ProcessDatabase::new().await;
+    let database = ProcessDatabase::new("proc").await;
     let mut server = Server::start(&database.url).await;
     let app_id = server.seed_app("http://127.0.0.1:9/hook").await;
     let last = {
