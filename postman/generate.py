@@ -676,7 +676,51 @@ OPERATOR = folder(
     ],
 )
 
-FOLDERS = [CUSTOMER, TOKEN, APP, SETTINGS, USERS, DEVICE, CALLS, DELIVERIES, SANDBOX, OPERATOR]
+SECRETS = folder(
+    "Secrets",
+    "Rotate a leaked or old secret. `Rotate app secret`: a new AppSecret; for `GraceHours` (0-168, default 24) "
+    "every webhook carries two signatures in `webhook-signature`, the new secret's first, so receivers can switch "
+    "without losing a webhook (`GraceHours: 0` drops the old one at once, for a leak). `Rotate customer secret`: a "
+    "new CustomerSecret, the old one dead at once. `RevokeTokens: true` also kills the tokens minted earlier "
+    "(the caller's included); this run keeps them (`false`) and mints fresh ones with the new secrets.",
+    [
+        request(
+            "Rotate app secret", "POST", "/app/secret", token="app",
+            body={"GraceHours": 24, "RevokeTokens": False},
+            tests=data_test("Data is the new secret and the end of the old one's grace; stored as appSecret",
+                            "pm.expect(Object.keys(data)).to.eql(['AppID', 'AppSecret', 'PreviousSecretExpiresAt']);",
+                            "pm.expect(data.AppID).to.eql(pm.collectionVariables.get('appId'));",
+                            "pm.expect(data.AppSecret).to.be.a('string').and.not.eql(pm.collectionVariables.get('appSecret'));",
+                            "pm.expect(data.PreviousSecretExpiresAt).to.be.a('string');",
+                            store("appSecret", "data.AppSecret")),
+        ),
+        request(
+            "App token (rotated secret)", "POST", "/token",
+            body={"Id": "{{appId}}", "Secret": "{{appSecret}}", "Entity": "app"},
+            tests=data_test("The new secret mints a token; stored as appToken",
+                            "pm.expect(data).to.be.a('string').with.lengthOf(48);",
+                            store("appToken", "data")),
+        ),
+        request(
+            "Rotate customer secret", "POST", "/customer/secret", token="customer",
+            body={"RevokeTokens": False},
+            tests=data_test("Data is the new secret; stored as customerSecret",
+                            "pm.expect(Object.keys(data)).to.eql(['CustomerID', 'CustomerSecret']);",
+                            "pm.expect(data.CustomerID).to.eql(pm.collectionVariables.get('customerId'));",
+                            "pm.expect(data.CustomerSecret).to.be.a('string').and.not.eql(pm.collectionVariables.get('customerSecret'));",
+                            store("customerSecret", "data.CustomerSecret")),
+        ),
+        request(
+            "Customer token (rotated secret)", "POST", "/token",
+            body={"Id": "{{customerId}}", "Secret": "{{customerSecret}}", "Entity": "customer"},
+            tests=data_test("The new secret mints a token; stored as customerToken",
+                            "pm.expect(data).to.be.a('string').with.lengthOf(48);",
+                            store("customerToken", "data")),
+        ),
+    ],
+)
+
+FOLDERS = [CUSTOMER, TOKEN, APP, SETTINGS, USERS, DEVICE, CALLS, DELIVERIES, SANDBOX, OPERATOR, SECRETS]
 
 # The order of one run, across the folders. It starts with the collection's first request.
 FLOW = [
@@ -691,6 +735,7 @@ FLOW = [
     "Get a delivery (attempt log)", "Deliveries of the simulated call", "Recover dead deliveries",
     "Create a spare customer (operator)", "List customers (operator)", "Show customer (operator)",
     "Switch the app off (operator)", "Switch the app on again (operator)", "Webhook health (operator)",
+    "Rotate app secret", "App token (rotated secret)", "Rotate customer secret", "Customer token (rotated secret)",
     "Delete one user", "Delete all users", "Delete app", "Delete a customer (operator)", "Delete customer",
 ]
 
@@ -728,7 +773,8 @@ incomingCallHangup and missedCall webhooks at `webhookBase`, tests the popup URL
 missed incoming call, lists the incoming calls, follows the answered call's timeline until it hangs up, reads its \
 hangup webhook's attempt log, filters the delivery log by that call, and recovers dead deliveries of the last \
 hour. As the operator (the Operator folder, with `adminToken`) it lists the customers, shows this one with its \
-app, switches the app off and on again and reads the webhook health. Then it deletes everything it made.
+app, switches the app off and on again and reads the webhook health. It rotates the app's and the customer's \
+secrets (keeping the tokens) and mints tokens with the new ones. Then it deletes everything it made.
 
 The simulated calls play their steps SANDBOX_CALL_STEP_MS apart (default 2000 ms): `Call timeline (events)` \
 polls for up to ~20 s. Webhooks only finish when something answers at `webhookBase`; without a receiver the run \

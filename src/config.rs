@@ -92,6 +92,9 @@ pub struct Config {
     /// Webhook attempts one app may have in flight at once in one process (a hanging receiver holds no more).
     pub webhook_max_in_flight_per_app: usize,
     pub webhook_retry_schedule: Vec<Duration>,
+    /// How long a dispatcher signs with an app's secrets before reading them again: the longest a
+    /// secret rotated through another process goes unseen here.
+    pub webhook_secret_cache_ttl: Duration,
     pub popup_deadline: Duration,
     /// How long finished deliveries stay in the log before they are purged.
     pub webhook_retention: Duration,
@@ -246,6 +249,7 @@ impl Config {
                 parse_schedule("5s,30s,2m,10m,30m,1h,2h,4h,8h").unwrap(),
                 parse_schedule,
             )?,
+            webhook_secret_cache_ttl: vars.millis("WEBHOOK_SECRET_CACHE_MS", 5000)?,
             popup_deadline: vars.secs("POPUP_DEADLINE_SECS", 60)?,
             sandbox_call_step: vars.millis("SANDBOX_CALL_STEP_MS", 2000)?,
             webhook_retention: Duration::from_secs(86_400 * vars.positive("WEBHOOK_RETENTION_DAYS", 7u64)?),

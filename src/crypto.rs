@@ -102,6 +102,8 @@ impl MasterKey {
 pub enum SecretField {
     CustomerSecret,
     AppSecret,
+    /// The app secret a rotation replaced, while its grace lasts (`POST /app/secret`).
+    PreviousAppSecret,
     ExotelApiKey,
     ExotelApiToken,
     SipPassword,
@@ -112,6 +114,7 @@ impl SecretField {
         match self {
             Self::CustomerSecret => "customers.secret",
             Self::AppSecret => "apps.secret",
+            Self::PreviousAppSecret => "apps.previous_secret",
             Self::ExotelApiKey => "apps.exotel_api_key",
             Self::ExotelApiToken => "apps.exotel_api_token",
             Self::SipPassword => "user_mappings.sip_password",

@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod ops;
 mod pagination;
 pub mod sandbox;
+pub mod secret;
 pub mod token;
 pub mod usermapping;
 pub mod webhook;
@@ -43,7 +44,9 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(token::create))
         .routes(routes!(customer::get, customer::create, customer::delete))
+        .routes(routes!(secret::rotate_customer))
         .routes(routes!(app::get, app::create, app::update, app::delete))
+        .routes(routes!(secret::rotate_app))
         .routes(routes!(app_setting::get, app_setting::set, app_setting::delete))
         .routes(routes!(app_setting::test))
         .routes(routes!(usermapping::get, usermapping::create, usermapping::delete_all))

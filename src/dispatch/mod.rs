@@ -2,7 +2,6 @@
 //! deliveries that waited their turn, other processes' expired leases) with a lease, sends them
 //! concurrently without holding a database connection, records each outcome, and retries on a schedule.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +11,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::crypto::{MasterKey, Sealed, SecretField};
+use crate::crypto::MasterKey;
 use crate::domain::call::DeliveryStatus;
 use crate::domain::time::now_ms;
 use crate::store::{AttemptRecord, DeliveryRow, Store};
@@ -22,12 +21,14 @@ pub mod guard;
 mod outbox;
 mod recorder;
 pub mod schedule;
+pub mod secrets;
 pub mod sender;
 
 use outbox::Shared;
 pub use outbox::{new_pair, Outbox, OutboxConsumer};
 use recorder::Recorder;
 use schedule::RetryPolicy;
+use secrets::SigningKeys;
 use sender::{Outgoing, Sender};
 
 /// How many deliveries one claim takes.
@@ -36,8 +37,6 @@ const CLAIM_BATCH: i64 = 200;
 const MAX_IN_FLIGHT: usize = 1024;
 /// How often overdue popups are marked expired.
 const EXPIRY_SWEEP_EVERY_MS: i64 = 1_000;
-/// How many app secrets the signing cache holds before it starts over.
-const SECRET_CACHE_SIZE: usize = 10_000;
 /// The fallback poll, for deliveries queued by other processes or coming due.
 const POLL_EVERY: Duration = Duration::from_millis(500);
 /// The shortest pause between claims woken because a full app has room again: a tenant whose
@@ -52,8 +51,6 @@ pub struct Dispatcher {
     outbox: Arc<Shared>,
     intake: Mutex<Option<mpsc::UnboundedReceiver<DeliveryRow>>>,
     in_flight: Arc<Semaphore>,
-    /// App secrets in clear, by app id, so that signing costs no database round trip.
-    secrets: Mutex<HashMap<String, Arc<str>>>,
     /// When overdue popups were last marked expired (unix ms).
     last_expiry_sweep: AtomicI64,
     recorder: Recorder,
@@ -72,7 +69,6 @@ impl Dispatcher {
             recorder: Recorder::new(store.clone(), shared.lease),
             outbox: shared,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
-            secrets: Mutex::new(HashMap::new()),
             last_expiry_sweep: AtomicI64::new(0),
             store,
         })
@@ -179,28 +175,24 @@ impl Dispatcher {
         Ok(claimed)
     }
 
-    /// The app's secret in clear, from the cache (an app's secret never changes) or the store.
-    async fn signing_secret(&self, app_id: &str) -> Result<Option<Arc<str>>, String> {
-        if let Some(secret) = self.secrets.lock().expect("secret cache lock").get(app_id) {
-            return Ok(Some(secret.clone()));
+    /// The app's signing secrets in clear, from the cache (fresh for `WEBHOOK_SECRET_CACHE_MS`) or the store.
+    async fn signing_keys(&self, app_id: &str) -> Result<Option<SigningKeys>, String> {
+        if let Some(keys) = self.outbox.secrets.get(app_id) {
+            return Ok(Some(keys));
         }
-        let Some(sealed) = self.store.app_secret(app_id).await.map_err(|e| e.to_string())? else {
+        let epoch = self.outbox.secrets.epoch();
+        let Some(stored) = self.store.app_signing_secrets(app_id).await.map_err(|e| e.to_string())? else {
             return Ok(None);
         };
-        let secret: Arc<str> =
-            self.key.open_field(SecretField::AppSecret, app_id, &Sealed(sealed)).map_err(|e| e.to_string())?.into();
-        let mut cache = self.secrets.lock().expect("secret cache lock");
-        if cache.len() >= SECRET_CACHE_SIZE {
-            cache.clear();
-        }
-        cache.insert(app_id.to_string(), secret.clone());
-        Ok(Some(secret))
+        let keys = SigningKeys::open(&self.key, app_id, &stored, now_ms()).map_err(|e| e.to_string())?;
+        self.outbox.secrets.put(app_id, keys.clone(), epoch);
+        Ok(Some(keys))
     }
 
     async fn attempt(&self, delivery: &DeliveryRow) {
         let span = tracing::info_span!("webhook", delivery_id = %delivery.id, app_id = %delivery.app_id, event = %delivery.event_type);
-        let secret = match self.signing_secret(&delivery.app_id).await {
-            Ok(Some(secret)) => secret,
+        let keys = match self.signing_keys(&delivery.app_id).await {
+            Ok(Some(keys)) => keys,
             Ok(None) => return, // the app was deleted, and its deliveries with it
             Err(reason) => {
                 tracing::warn!(parent: &span, %reason, "cannot sign the webhook; it will be retried when its lease ends");
@@ -229,7 +221,8 @@ impl Dispatcher {
             delivery_id: &delivery.id,
             url: &delivery.url,
             body: &delivery.payload,
-            secret: secret.as_bytes(),
+            secret: keys.current.as_bytes(),
+            previous_secret: keys.previous_at(now_ms()).map(str::as_bytes),
             timestamp: chrono::Utc::now().timestamp(),
         };
         let started = std::time::Instant::now();

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
+use super::secrets::SecretCache;
 use crate::config::Config;
 use crate::store::{AppRoom, DeliveryRow};
 
@@ -47,6 +48,7 @@ pub fn new_pair(config: &Config) -> (Outbox, OutboxConsumer) {
         waiting: Mutex::new(HashSet::new()),
         // Long enough that a live attempt always finishes (or times out) before its lease ends.
         lease: config.webhook_timeout * 2 + Duration::from_secs(10),
+        secrets: SecretCache::new(config.webhook_secret_cache_ttl),
     });
     (Outbox { shared: shared.clone() }, OutboxConsumer { shared, intake })
 }
@@ -65,6 +67,8 @@ pub(super) struct Shared {
     waiting: Mutex<HashSet<u64>>,
     /// How long a delivery is leased to the process that sends it.
     pub(super) lease: Duration,
+    /// The app secrets the dispatcher signs with (see [`super::secrets`]).
+    pub(super) secrets: SecretCache,
 }
 
 impl Outbox {
@@ -102,6 +106,12 @@ impl Outbox {
     /// Wakes the dispatcher's claim (a delivery was queued again, or is due).
     pub fn wake(&self) {
         self.shared.claim.notify_one();
+    }
+
+    /// The app's secret was rotated: this process's dispatcher signs with the new secrets from its
+    /// next attempt (other processes within their cache TTL).
+    pub fn secret_rotated(&self, app_id: &str) {
+        self.shared.secrets.forget(app_id);
     }
 }
 

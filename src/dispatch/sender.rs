@@ -40,6 +40,8 @@ pub struct Outgoing<'a> {
     pub body: &'a str,
     /// The app's secret; its bytes key the signature.
     pub secret: &'a [u8],
+    /// The secret a rotation replaced, while its grace lasts: a second signature, after the first.
+    pub previous_secret: Option<&'a [u8]>,
     pub timestamp: i64,
 }
 
@@ -85,8 +87,13 @@ impl Sender {
         if let Err(refused) = check_target(&url, self.allow_private) {
             return refusal(&refused);
         }
-        let signature =
-            webhook_signature(outgoing.secret, outgoing.delivery_id, outgoing.timestamp, outgoing.body.as_bytes());
+        let sign =
+            |secret| webhook_signature(secret, outgoing.delivery_id, outgoing.timestamp, outgoing.body.as_bytes());
+        // Standard Webhooks rotation: space-separated signatures, the new secret's first.
+        let signature = match outgoing.previous_secret {
+            Some(previous) => format!("{} {}", sign(outgoing.secret), sign(previous)),
+            None => sign(outgoing.secret),
+        };
         let response = self
             .http
             .post(url)
@@ -206,7 +213,7 @@ mod tests {
     use super::*;
 
     fn outgoing(url: &str) -> Outgoing<'_> {
-        Outgoing { delivery_id: "d1", url, body: "{}", secret: b"secret", timestamp: 0 }
+        Outgoing { delivery_id: "d1", url, body: "{}", secret: b"secret", previous_secret: None, timestamp: 0 }
     }
 
     fn resolving_to(ips: &[&str], allow_private: bool) -> Sender {

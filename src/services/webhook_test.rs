@@ -8,8 +8,9 @@ use chrono::FixedOffset;
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::crypto::{MasterKey, SecretField};
+use crate::crypto::MasterKey;
 use crate::dispatch::schedule::AttemptResult;
+use crate::dispatch::secrets::SigningKeys;
 use crate::dispatch::sender::{Outgoing, Sender};
 use crate::domain::call::{CallPayload, DeliveryStatus, TEST_EVENT_TYPE};
 use crate::domain::time::{display, now_ms};
@@ -67,8 +68,11 @@ impl WebhookTester {
             .await?
             .map(|row| row.value)
             .ok_or_else(|| ApiError::not_found(format!("setting {} is not set for this app", setting.as_str())))?;
-        let secret = self.key.open_field(SecretField::AppSecret, &app.id, &app.secret).map_err(|error| {
-            tracing::error!(app_id = %app.id, %error, "the app's secret (apps.secret) does not open; cannot sign");
+        // Signed as the dispatcher signs: the new secret, and the replaced one during its grace.
+        let stored =
+            self.store.app_signing_secrets(&app.id).await?.ok_or_else(|| ApiError::not_found("app not found"))?;
+        let keys = SigningKeys::open(&self.key, &app.id, &stored, now_ms()).map_err(|error| {
+            tracing::error!(app_id = %app.id, %error, "the app's secrets (apps.secret) do not open; cannot sign");
             ApiError::from(error)
         })?;
         let payload = sample_payload(app, setting, self.display_offset, now_ms());
@@ -81,15 +85,16 @@ impl WebhookTester {
             payload: serde_json::to_string(&payload).map_err(ApiError::internal)?,
         };
         let this = self.clone();
-        tokio::spawn(async move { this.attempt(sent, secret).await }).await.map_err(ApiError::internal)?
+        tokio::spawn(async move { this.attempt(sent, keys).await }).await.map_err(ApiError::internal)?
     }
 
-    async fn attempt(&self, sent: SentDelivery, secret: String) -> Result<TestOutcome> {
+    async fn attempt(&self, sent: SentDelivery, keys: SigningKeys) -> Result<TestOutcome> {
         let outgoing = Outgoing {
             delivery_id: &sent.id,
             url: &sent.url,
             body: &sent.payload,
-            secret: secret.as_bytes(),
+            secret: keys.current.as_bytes(),
+            previous_secret: keys.previous_at(now_ms()).map(str::as_bytes),
             timestamp: chrono::Utc::now().timestamp(),
         };
         let attempted_at = now_ms();

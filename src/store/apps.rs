@@ -206,3 +206,81 @@ impl Store {
         Ok(self.write_with(sql, &[customer_id, app_id]).await? > 0)
     }
 }
+
+/// The sealed secrets an app's webhooks are signed with: the current one, and the one it replaced
+/// with the end of its grace (unix ms) while a rotation's grace window may still be open.
+#[derive(Debug, Clone, FromRow)]
+pub struct SigningSecrets {
+    #[sqlx(try_from = "String")]
+    pub secret: Sealed,
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<i64>,
+}
+
+impl SigningSecrets {
+    /// The previous secret (sealed) while its grace lasts at `now`.
+    pub fn previous_at(&self, now: i64) -> Option<(Sealed, i64)> {
+        match (&self.previous_secret, self.previous_secret_expires_at) {
+            (Some(sealed), Some(until)) if until > now => Some((Sealed(sealed.clone()), until)),
+            _ => None,
+        }
+    }
+}
+
+/// A new app secret to store in place of `replaced` (the sealed value read before; a rotation that
+/// raced another is told so and not applied).
+pub struct AppSecretRotation<'a> {
+    pub app_id: &'a str,
+    pub replaced: &'a Sealed,
+    pub secret: Sealed,
+    /// The replaced secret, sealed as the previous one, with the end of its grace (unix ms); None
+    /// drops it at once.
+    pub previous: Option<(Sealed, i64)>,
+    pub revoke_tokens: bool,
+    pub now: i64,
+}
+
+impl Store {
+    /// The secrets the app's webhooks are signed with; None when the app is gone.
+    pub async fn app_signing_secrets(&self, app_id: &str) -> StoreResult<Option<SigningSecrets>> {
+        let sql = "SELECT secret, previous_secret, previous_secret_expires_at FROM apps WHERE id = $1";
+        Ok(on_reader!(self, |pool| sqlx::query_as(sql).bind(app_id).fetch_optional(pool).await)?)
+    }
+
+    /// Stores a rotated app secret and, when asked, deletes every token of the app, in one
+    /// transaction. False when the secret is no longer `replaced` (another rotation came first, or
+    /// the app is gone): nothing is written.
+    pub async fn rotate_app_secret(&self, rotation: AppSecretRotation<'_>) -> StoreResult<bool> {
+        let update = "UPDATE apps SET secret = $1, previous_secret = $2, previous_secret_expires_at = $3, \
+                      updated_at = $4 WHERE id = $5 AND secret = $6";
+        let (previous, until) = match &rotation.previous {
+            Some((sealed, until)) => (Some(sealed.0.as_str()), Some(*until)),
+            None => (None, None),
+        };
+        let rotated = on_writer!(self, |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let changed = sqlx::query(update)
+                    .bind(&rotation.secret.0)
+                    .bind(previous)
+                    .bind(until)
+                    .bind(rotation.now)
+                    .bind(rotation.app_id)
+                    .bind(&rotation.replaced.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if changed == 0 {
+                    return Ok::<_, sqlx::Error>(false);
+                }
+                if rotation.revoke_tokens {
+                    sqlx::query("DELETE FROM tokens WHERE app_id = $1").bind(rotation.app_id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+            .await
+        })?;
+        Ok(rotated)
+    }
+}

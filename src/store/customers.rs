@@ -54,3 +54,42 @@ impl Store {
         Ok(self.write_with("DELETE FROM customers WHERE id = $1", &[customer_id]).await? > 0)
     }
 }
+
+impl Store {
+    /// Stores a customer's new secret (the old one dead at once) and, when asked, deletes the
+    /// customer's own tokens (not its apps'), in one transaction. False when the customer is gone.
+    pub async fn rotate_customer_secret(
+        &self,
+        customer_id: &str,
+        secret: &Sealed,
+        revoke_tokens: bool,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let update = "UPDATE customers SET secret = $1, updated_at = $2 WHERE id = $3";
+        let rotated = on_writer!(self, |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let changed = sqlx::query(update)
+                    .bind(&secret.0)
+                    .bind(now)
+                    .bind(customer_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if changed == 0 {
+                    return Ok::<_, sqlx::Error>(false);
+                }
+                if revoke_tokens {
+                    sqlx::query("DELETE FROM tokens WHERE customer_id = $1 AND app_id IS NULL")
+                        .bind(customer_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+            .await
+        })?;
+        Ok(rotated)
+    }
+}

@@ -466,10 +466,4 @@ impl Store {
         let sql = "SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries WHERE status = 'pending'";
         Ok(on_reader!(self, |pool| sqlx::query_as(sql).fetch_one(pool).await)?)
     }
-
-    /// The sealed secret of an app, to sign its webhooks.
-    pub async fn app_secret(&self, app_id: &str) -> StoreResult<Option<String>> {
-        let sql = "SELECT secret FROM apps WHERE id = $1";
-        Ok(on_reader!(self, |pool| sqlx::query_scalar(sql).bind(app_id).fetch_optional(pool).await)?)
-    }
 }

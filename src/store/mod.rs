@@ -68,7 +68,7 @@ mod settings;
 mod tokens;
 mod usermappings;
 
-pub use apps::{AppRow, AppUpdate, PassthruQuery, PassthruTarget};
+pub use apps::{AppRow, AppSecretRotation, AppUpdate, PassthruQuery, PassthruTarget, SigningSecrets};
 pub use calls::{
     CallEvent, CallEventRow, CallRow, EventDelivery, EventWrite, ListedCall, QueuedDelivery, TimelineEvent,
 };

@@ -26,6 +26,7 @@ mod outbox;
 mod pagination;
 mod process;
 mod receiver;
+mod rotation;
 mod security;
 mod simulator;
 mod storage;

@@ -25,6 +25,8 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/v2/integrations/app", &["200", "400", "401", "500", "503"]),
     ("PUT", "/v2/integrations/app", &["200", "400", "401", "404", "413", "500", "503"]),
     ("DELETE", "/v2/integrations/app", &["200", "401", "404", "500", "503"]),
+    ("POST", "/v2/integrations/app/secret", &["200", "400", "401", "404", "409", "413", "500", "503"]),
+    ("POST", "/v2/integrations/customer/secret", &["200", "400", "401", "404", "413", "500", "503"]),
     ("POST", "/v2/integrations/app_setting", &["200", "400", "401", "413", "500", "503"]),
     ("GET", "/v2/integrations/app_setting", &["200", "400", "401", "404", "500", "503"]),
     ("DELETE", "/v2/integrations/app_setting", &["200", "400", "401", "404", "500", "503"]),
@@ -62,7 +64,7 @@ fn expected_security(method: &str, path: &str) -> Vec<&'static str> {
     match (method, path.trim_start_matches("/v2/integrations")) {
         ("POST", "/customer") => vec!["admin_token"],
         (_, p) if p.starts_with("/admin/") => vec!["admin_token"],
-        ("POST", "/app") | ("GET" | "DELETE", "/customer") => vec!["customer_token"],
+        ("POST", "/app" | "/customer/secret") | ("GET" | "DELETE", "/customer") => vec!["customer_token"],
         ("GET", "/app") => vec!["app_token", "customer_token"],
         (_, "/token" | "/openapi.json" | "/healthz" | "/readyz" | "/metrics") => vec![],
         (_, p) if p.starts_with("/call/inbound_call/") || p.starts_with("/call/status_callback/") => vec![],

@@ -148,6 +148,20 @@ fn routes() -> Vec<Route> {
             body: |_| json!({"from": "+919812300077", "user_id": "meera", "outcome": "answered", "talk_seconds": 30}),
             fields: &[("from", "from", STRING), ("user_id", "user_id", STRING), ("outcome", "outcome", STRING)],
         },
+        Route {
+            method: Method::POST,
+            path: "/v2/integrations/app/secret",
+            caller: Caller::App,
+            body: |_| json!({"GraceHours": 24, "RevokeTokens": false}),
+            fields: &[("RevokeTokens", "RevokeTokens", BOOLEAN)],
+        },
+        Route {
+            method: Method::POST,
+            path: "/v2/integrations/customer/secret",
+            caller: Caller::Customer,
+            body: |_| json!({"RevokeTokens": false}),
+            fields: &[("RevokeTokens", "RevokeTokens", BOOLEAN)],
+        },
     ]
 }
 
@@ -203,7 +217,7 @@ async fn every_body_field_of_the_wrong_json_type_is_a_400_naming_the_field_and_i
             }
         }
     }
-    assert_eq!(checked, 38 * 5, "every field of every route was tried with every wrong type");
+    assert_eq!(checked, 40 * 5, "every field of every route was tried with every wrong type");
     // Nothing was stored by any of them.
     let users = app.get("/v2/integrations/usermapping", Some(&entity.token)).await;
     assert_eq!(users.data()["Users"], json!([]));

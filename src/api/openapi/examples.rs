@@ -442,3 +442,32 @@ pub fn admin_health_response() -> Value {
         }),
     )
 }
+
+pub fn rotate_app_secret_request() -> Value {
+    serde_json::json!({ "GraceHours": 24, "RevokeTokens": false })
+}
+
+pub fn rotate_app_secret_response() -> Value {
+    success(
+        "3f1c9a2e-7b4d-4e8a-9c6f-1d2e3f4a5b6c",
+        serde_json::json!({
+            "AppID": "2e6440ed-ff62-49d7-bb00-5494b313a863",
+            "AppSecret": "8d3f6a1e-4c2b-4f7a-9e5d-0b1c2d3e4f5a",
+            "PreviousSecretExpiresAt": "2023-12-05T23:02:20+05:30"
+        }),
+    )
+}
+
+pub fn rotate_customer_secret_request() -> Value {
+    serde_json::json!({ "RevokeTokens": true })
+}
+
+pub fn rotate_customer_secret_response() -> Value {
+    success(
+        "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+        serde_json::json!({
+            "CustomerID": "99fa98a1-2ce0-457c-9371-0d3a01eb6ef0",
+            "CustomerSecret": "5c4b3a29-1807-4f6e-8d5c-4b3a29180706"
+        }),
+    )
+}

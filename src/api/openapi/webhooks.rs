@@ -111,7 +111,8 @@ pub fn webhooks() -> Webhooks {
             "`v1,` and the base64 of the HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` (the raw body \
              bytes, before any JSON parsing), keyed with the app's `AppSecret` (its UTF-8 bytes). A Standard Webhooks \
              library verifies it given the secret `whsec_` + base64(`AppSecret`). The header is a space-separated \
-             list of signatures: accept the request when any `v1` entry matches, compared in constant time.",
+             list of signatures: accept the request when any `v1` entry matches, compared in constant time. While an \
+             `AppSecret` rotation's grace lasts (`POST /app/secret`), it carries two: the new secret's, then the old one's.",
         ),
     ];
     let answer = |description: &str| ResponseBuilder::new().description(description).build();
