@@ -100,6 +100,16 @@ log "seeded app $APP_ID, call $CALL_SID, delivery $DELIVERY_ID"
 
 # The configuration: one token per security scheme, and the seeded ids offered to the generator
 # (with some probability, so random values are still tried).
+# Rotating a secret with RevokeTokens kills the tokens of whoever rotates: the rotations are fuzzed as a
+# customer and app of their own (last pass), so that the other passes keep working tokens.
+rotating_customer=$(call POST /customer "$ADMIN_TOKEN" '{"CustomerName": "Fuzz Rotation", "Email": "rotation@example.com"}')
+ROTATING_CUSTOMER_TOKEN=$(call POST /token "" "{\"Id\": \"$(field "$rotating_customer" CustomerID)\", \
+    \"Secret\": \"$(field "$rotating_customer" CustomerSecret)\", \"Entity\": \"customer\"}")
+rotating_app=$(call POST /app "$ROTATING_CUSTOMER_TOKEN" '{"AppName": "Fuzz Rotation", "ExotelAccountSid": "exoteldemo",
+    "ExotelApiKey": "k", "ExotelApiToken": "t", "ExotelDomain": "sandbox", "IsActive": true}')
+ROTATING_APP_TOKEN=$(call POST /token "" "{\"Id\": \"$(field "$rotating_app" AppID)\", \
+    \"Secret\": \"$(field "$rotating_app" AppSecret)\", \"Entity\": \"app\"}")
+
 export ST_ADMIN_TOKEN="$ADMIN_TOKEN" ST_CUSTOMER_TOKEN="$CUSTOMER_TOKEN" ST_APP_TOKEN="$APP_TOKEN"
 cat >"$WORK_DIR/schemathesis.toml" <<TOML
 [auth.openapi.admin_token]
@@ -163,11 +173,13 @@ pass() {
         "$@") || status=1
 }
 
-FIXTURE_OPS='^(update_app|admin_set_app_active|delete_usermappings|delete_user|delete_app|delete_customer)$'
+FIXTURE_OPS='^(update_app|admin_set_app_active|delete_usermappings|delete_user|delete_app|delete_customer|admin_delete_customer|rotate_app_secret|rotate_customer_secret)$'
 pass main --exclude-operation-id-regex "$FIXTURE_OPS"
 pass fixture-edits --include-operation-id-regex '^(update_app|admin_set_app_active|delete_user)$'
 pass delete-users --include-operation-id-regex '^delete_usermappings$'
-pass teardown --include-operation-id-regex '^(delete_app|delete_customer)$'
+pass teardown --include-operation-id-regex '^(delete_app|delete_customer|admin_delete_customer)$'
+ST_CUSTOMER_TOKEN="$ROTATING_CUSTOMER_TOKEN" ST_APP_TOKEN="$ROTATING_APP_TOKEN" \
+    pass rotations --include-operation-id-regex '^(rotate_app_secret|rotate_customer_secret)$'
 
 # The server's own view (JSON lines): any 5xx answered, or any error logged, is shown here.
 errors='"status":5[0-9]{2}[,}]|"level":"ERROR"'
