@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::http::{serve_hanging, serve_receiver, ReceiverState, Req};
 use crate::load::{closed_loop, open_loop, proc_status_kib, Gen, Outcome, Plan, Tracker, Usage};
+use crate::report::thousands;
 use crate::seed::{
     inbound_call_path, mix, seed, seed_calls, user_id, wait_until_nothing_pending, Calls, Passthru, SeedStep, Sizes,
     World,
@@ -155,19 +156,6 @@ struct Bench {
     notes: Vec<String>,
     /// Seeding steps after the first seed (the calls), appended to the world's.
     seed_steps: Vec<SeedStep>,
-}
-
-/// `12345` → `12,345`.
-fn thousands(n: usize) -> String {
-    let text = n.to_string();
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i > 0 && (text.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The apps that have something in `sets` (indexes into `World::apps`).
@@ -503,7 +491,7 @@ impl Bench {
             });
             let title = format!(
                 "`GET /call/{{CallSid}}/events` (a random one of {} seeded calls, of a random app: 2 events, a delivery each)",
-                thousands(self.args.calls)
+                thousands(self.args.calls as u64)
             );
             self.http_scenario("call_events", &title, gen).await;
         }
@@ -526,8 +514,8 @@ impl Bench {
             let title = format!(
                 "`GET /webhook_deliveries/{{id}}` (a random delivery of a random app, {} read back from the {} calls' \
                  deliveries: payload and attempt log)",
-                thousands(sampled),
-                thousands(self.args.calls)
+                thousands(sampled as u64),
+                thousands(self.args.calls as u64)
             );
             self.http_scenario("delivery_detail", &title, gen).await;
         }

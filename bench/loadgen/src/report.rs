@@ -24,20 +24,22 @@ fn num(value: Option<f64>, digits: usize) -> String {
     }
 }
 
+/// `12345` → `12,345`.
+pub fn thousands(n: u64) -> String {
+    let text = n.to_string();
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i > 0 && (text.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn rate(value: Option<f64>) -> String {
     match value {
-        Some(v) if v >= 100.0 => {
-            let whole = v.round() as u64;
-            let text = whole.to_string();
-            let mut out = String::new();
-            for (i, c) in text.chars().enumerate() {
-                if i > 0 && (text.len() - i).is_multiple_of(3) {
-                    out.push(',');
-                }
-                out.push(c);
-            }
-            out
-        }
+        Some(v) if v >= 100.0 => thousands(v.round() as u64),
         other => num(other, 1),
     }
 }
