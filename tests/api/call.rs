@@ -4,11 +4,11 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde_json::json;
-use sha2::Sha256;
 
-use crate::helpers::{keys, object_keys, TestApp, TestAppEntity, WebhookTest, CALL_PAYLOAD_KEYS};
+use crate::helpers::{
+    keys, object_keys, verify_standard_webhook, TestApp, TestAppEntity, WebhookTest, CALL_PAYLOAD_KEYS,
+};
 use crate::receiver::{Receiver, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -167,17 +167,6 @@ async fn a_form_post_passthru_is_accepted() {
         .unwrap();
     app.send(request).await.data();
     assert_eq!(receiver.wait_for(1, WAIT).await[0].json()["CallSid"], "form1");
-}
-
-/// An independent Standard Webhooks verifier: HMAC-SHA256 of "{id}.{timestamp}.{body}" keyed
-/// with the bytes of `whsec_` + base64(secret), decoded.
-fn verify_standard_webhook(whsec: &str, id: &str, timestamp: &str, body: &str, signatures: &str) -> bool {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let key = b64.decode(whsec.strip_prefix("whsec_").unwrap()).unwrap();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
-    let expected = b64.encode(mac.finalize().into_bytes());
-    signatures.split(' ').any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
 }
 
 #[tokio::test]

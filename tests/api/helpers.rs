@@ -662,20 +662,26 @@ impl TestApp {
     }
 }
 
-/// Whether a webhook carries a valid Standard Webhooks signature keyed with the app's secret, checked
-/// independently of the server: HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}" keyed with the
-/// bytes of `whsec_` + base64(AppSecret), decoded.
-pub fn signed_with_app_secret(webhook: &crate::receiver::Received, app_secret: &str) -> bool {
+/// An independent Standard Webhooks verifier: HMAC-SHA256 of "{id}.{timestamp}.{body}" keyed
+/// with the bytes of `whsec_` + base64(secret), decoded; accepted when any `v1,` signature of the
+/// space-separated header matches.
+pub fn verify_standard_webhook(whsec: &str, id: &str, timestamp: &str, body: &str, signatures: &str) -> bool {
     use base64::Engine;
     use hmac::Mac;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let whsec = format!("whsec_{}", b64.encode(app_secret.as_bytes()));
     let key = b64.decode(whsec.strip_prefix("whsec_").unwrap()).unwrap();
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
-    let (id, timestamp) = (webhook.header("webhook-id"), webhook.header("webhook-timestamp"));
-    mac.update(format!("{id}.{timestamp}.{}", webhook.body).as_bytes());
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
     let expected = b64.encode(mac.finalize().into_bytes());
-    webhook.header("webhook-signature").split(' ').any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
+    signatures.split(' ').any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
+}
+
+/// Whether a webhook verifies, as a receiver holding `app_secret` checks it (whsec_ + base64(AppSecret)).
+pub fn signed_with_app_secret(webhook: &crate::receiver::Received, app_secret: &str) -> bool {
+    use base64::Engine;
+    let whsec = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(app_secret.as_bytes()));
+    let (id, timestamp) = (webhook.header("webhook-id"), webhook.header("webhook-timestamp"));
+    verify_standard_webhook(&whsec, &id, &timestamp, &webhook.body, &webhook.header("webhook-signature"))
 }
 
 /// A database of its own for the real binary's processes (servers, CLI commands): a SQLite file,

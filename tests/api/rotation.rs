@@ -4,30 +4,15 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 
-use crate::helpers::{keys, TestApp, TestAppEntity, WebhookTest};
+use crate::helpers::{keys, signed_with_app_secret, TestApp, TestAppEntity, WebhookTest};
 use crate::receiver::{Received, Receiver};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// The dispatcher's secret cache TTL in these tests (`WEBHOOK_SECRET_CACHE_MS`).
 const CACHE_MS: &str = "300";
 const PAST_CACHE_TTL: Duration = Duration::from_millis(450);
-
-/// An independent Standard Webhooks verifier, as a receiver holding `secret` runs it: HMAC-SHA256
-/// of "{webhook-id}.{webhook-timestamp}.{body}" keyed with the secret's bytes, base64; the webhook
-/// is accepted when any `v1,` signature of the space-separated header matches.
-fn verifies(webhook: &Received, secret: &str) -> bool {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    let (id, timestamp) = (webhook.header("webhook-id"), webhook.header("webhook-timestamp"));
-    mac.update(format!("{id}.{timestamp}.{}", webhook.body).as_bytes());
-    let expected = format!("v1,{}", b64.encode(mac.finalize().into_bytes()));
-    webhook.header("webhook-signature").split(' ').any(|signature| signature == expected)
-}
 
 /// The signatures of a webhook, in header order.
 fn signatures(webhook: &Received) -> Vec<String> {
@@ -85,7 +70,7 @@ async fn during_the_grace_a_receiver_with_either_secret_verifies_and_after_it_on
     let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } = webhook_test(&[]).await;
     let before = popup(&app, &receiver, &entity, "before").await;
     assert_eq!(signatures(&before).len(), 1);
-    assert!(verifies(&before, &entity.secret));
+    assert!(signed_with_app_secret(&before, &entity.secret));
 
     let rotated = rotate_app(&app, &entity.token, json!({"GraceHours": 2})).await;
     let new_secret = rotated["AppSecret"].as_str().unwrap().to_string();
@@ -94,12 +79,12 @@ async fn during_the_grace_a_receiver_with_either_secret_verifies_and_after_it_on
     let during = popup(&app, &receiver, &entity, "during").await;
     let both = signatures(&during);
     assert_eq!(both.len(), 2, "two signatures during the grace: {both:?}");
-    assert!(verifies(&during, &new_secret), "a receiver holding the new secret verifies");
-    assert!(verifies(&during, &entity.secret), "a receiver holding the old secret verifies");
-    assert!(!verifies(&during, "some-other-secret"));
+    assert!(signed_with_app_secret(&during, &new_secret), "a receiver holding the new secret verifies");
+    assert!(signed_with_app_secret(&during, &entity.secret), "a receiver holding the old secret verifies");
+    assert!(!signed_with_app_secret(&during, "some-other-secret"));
     // The new secret's signature comes first.
     let only_first = Received { headers: header_with(&during, &both[0]), ..during.clone() };
-    assert!(verifies(&only_first, &new_secret) && !verifies(&only_first, &entity.secret));
+    assert!(signed_with_app_secret(&only_first, &new_secret) && !signed_with_app_secret(&only_first, &entity.secret));
 
     // `POST /app_setting/test` signs the same way.
     let tested = app.post("/v2/integrations/app_setting/test", Some(&entity.token), json!({"Key": "popup"})).await;
@@ -107,7 +92,7 @@ async fn during_the_grace_a_receiver_with_either_secret_verifies_and_after_it_on
     let sample =
         receiver.received().into_iter().find(|w| w.header("webhook-id") == tested_id).expect("the test webhook");
     assert_eq!(signatures(&sample).len(), 2);
-    assert!(verifies(&sample, &new_secret) && verifies(&sample, &entity.secret));
+    assert!(signed_with_app_secret(&sample, &new_secret) && signed_with_app_secret(&sample, &entity.secret));
 
     // The grace ends (moved into the past behind the server's back); once the cache TTL has passed,
     // only the new secret signs.
@@ -115,13 +100,13 @@ async fn during_the_grace_a_receiver_with_either_secret_verifies_and_after_it_on
     tokio::time::sleep(PAST_CACHE_TTL).await;
     let after = popup(&app, &receiver, &entity, "after").await;
     assert_eq!(signatures(&after).len(), 1);
-    assert!(verifies(&after, &new_secret));
-    assert!(!verifies(&after, &entity.secret), "the old secret no longer verifies after the grace");
+    assert!(signed_with_app_secret(&after, &new_secret));
+    assert!(!signed_with_app_secret(&after, &entity.secret), "the old secret no longer verifies after the grace");
     let tested = app.post("/v2/integrations/app_setting/test", Some(&entity.token), json!({"Key": "popup"})).await;
     let tested_id = tested.data()["DeliveryId"].as_str().unwrap().to_string();
     let sample =
         receiver.received().into_iter().find(|w| w.header("webhook-id") == tested_id).expect("the test webhook");
-    assert!(verifies(&sample, &new_secret) && !verifies(&sample, &entity.secret));
+    assert!(signed_with_app_secret(&sample, &new_secret) && !signed_with_app_secret(&sample, &entity.secret));
 }
 
 /// A copy of the webhook's headers with `webhook-signature` replaced.
@@ -137,7 +122,7 @@ async fn grace_hours_zero_drops_the_old_secret_at_once() {
     let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
         WebhookTest::start(&[("WEBHOOK_SECRET_CACHE_MS", "600000")], &[("popup", "/popup")]).await;
     let before = popup(&app, &receiver, &entity, "cached").await;
-    assert!(verifies(&before, &entity.secret));
+    assert!(signed_with_app_secret(&before, &entity.secret));
 
     let rotated = rotate_app(&app, &entity.token, json!({"GraceHours": 0})).await;
     assert_eq!(rotated["PreviousSecretExpiresAt"], Value::Null);
@@ -145,8 +130,8 @@ async fn grace_hours_zero_drops_the_old_secret_at_once() {
 
     let after = popup(&app, &receiver, &entity, "leaked").await;
     assert_eq!(signatures(&after).len(), 1);
-    assert!(verifies(&after, new_secret));
-    assert!(!verifies(&after, &entity.secret));
+    assert!(signed_with_app_secret(&after, new_secret));
+    assert!(!signed_with_app_secret(&after, &entity.secret));
     assert_eq!(
         app.raw_count(&format!("SELECT COUNT(*) FROM apps WHERE id = '{}' AND previous_secret IS NULL", entity.id))
             .await,
@@ -164,9 +149,9 @@ async fn rotating_twice_keeps_only_the_secret_just_replaced() {
 
     let webhook = popup(&app, &receiver, &entity, "twice").await;
     assert_eq!(signatures(&webhook).len(), 2);
-    assert!(verifies(&webhook, &second_secret));
-    assert!(verifies(&webhook, &first_secret));
-    assert!(!verifies(&webhook, &entity.secret), "the first secret is gone");
+    assert!(signed_with_app_secret(&webhook, &second_secret));
+    assert!(signed_with_app_secret(&webhook, &first_secret));
+    assert!(!signed_with_app_secret(&webhook, &entity.secret), "the first secret is gone");
     app.token_response(&entity.id, &first_secret, "app").await.error(StatusCode::UNAUTHORIZED);
     app.token(&entity.id, &second_secret, "app").await;
     let expires = chrono::DateTime::parse_from_rfc3339(second["PreviousSecretExpiresAt"].as_str().unwrap()).unwrap();
@@ -276,7 +261,7 @@ async fn a_dispatcher_of_another_process_signs_with_the_rotated_secret_within_it
     app.set_setting(&entity, "popup", receiver.url("/popup")).await;
 
     let before = popup(&app, &receiver, &entity, "elsewhere-before").await;
-    assert!(verifies(&before, &entity.secret));
+    assert!(signed_with_app_secret(&before, &entity.secret));
 
     let rotated = rotate_app(&app, &entity.token, json!({"GraceHours": 0})).await;
     let new_secret = rotated["AppSecret"].as_str().unwrap();
@@ -284,6 +269,9 @@ async fn a_dispatcher_of_another_process_signs_with_the_rotated_secret_within_it
 
     let after = popup(&app, &receiver, &entity, "elsewhere-after").await;
     assert_eq!(signatures(&after).len(), 1);
-    assert!(verifies(&after, new_secret), "the other process reads the new secret once its cache entry is stale");
-    assert!(!verifies(&after, &entity.secret));
+    assert!(
+        signed_with_app_secret(&after, new_secret),
+        "the other process reads the new secret once its cache entry is stale"
+    );
+    assert!(!signed_with_app_secret(&after, &entity.secret));
 }
