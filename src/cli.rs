@@ -12,13 +12,29 @@ use crate::config::Config;
 use crate::services::{customers, operator};
 use crate::store::Store;
 
+/// What `--help` lists after the commands: every variable the configuration reads (the README
+/// gives their defaults and what they do).
+const ENVIRONMENT_HELP: &str = "\
+Configuration comes from the environment (and a .env file in the working folder):
+  Storage:    DATABASE_URL (sqlite://... or postgres://...), DATABASE_MAX_CONNECTIONS,
+              DATABASE_ACQUIRE_TIMEOUT_MS
+  Secrets:    MASTER_KEY (base64 of 32 bytes; on SQLite a master.key next to the database by default),
+              ADMIN_TOKEN (the operator's token; the operator API is off without it)
+  HTTP:       LISTEN_ADDR, PUBLIC_BASE_URL, MAX_CONNECTIONS, HEADER_READ_TIMEOUT_SECS,
+              BODY_READ_TIMEOUT_SECS, KEEP_ALIVE_TIMEOUT_SECS, REQUEST_TIMEOUT_SECS,
+              CORS_ALLOWED_ORIGINS, TRUSTED_PROXIES
+  Tokens:     TOKEN_TTL_DAYS, TOKEN_FAILURE_LIMIT, TOKEN_FAILURE_WINDOW_SECS, TOKEN_FAILURE_MAX_DELAY_MS
+  Webhooks:   WEBHOOK_TIMEOUT_SECS, WEBHOOK_RETRY_SCHEDULE, WEBHOOK_MAX_IN_FLIGHT_PER_APP,
+              WEBHOOK_RETENTION_DAYS, WEBHOOK_SECRET_CACHE_MS, WEBHOOK_ALLOW_PRIVATE, POPUP_DEADLINE_SECS
+  Exotel:     EXOTEL_CCM_URL_MUMBAI, EXOTEL_CCM_URL_SINGAPORE, EXOTEL_TIMEOUT_SECS, SANDBOX_CALL_STEP_MS
+  Display:    DISPLAY_UTC_OFFSET, LOG_FORMAT (text or json), RUST_LOG";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "integrations-core",
     version,
     about = "Exotel integrations core v2, reimplemented",
-    after_help = "Configuration comes from the environment (and a .env file): DATABASE_URL, MASTER_KEY, \
-                  ADMIN_TOKEN, LISTEN_ADDR, PUBLIC_BASE_URL and the others listed in the README."
+    after_help = ENVIRONMENT_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -119,19 +135,48 @@ pub fn openapi_json() -> anyhow::Result<String> {
     Ok(crate::api::openapi::document().to_pretty_json()?)
 }
 
+async fn connect(config: &Config) -> anyhow::Result<Store> {
+    Ok(Store::connect(config.database_url.expose(), config.database_max_connections, config.database_acquire_timeout)
+        .await?)
+}
+
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let store =
-        Store::connect(config.database_url.expose(), config.database_max_connections, config.database_acquire_timeout)
-            .await?;
+    let store = connect(config).await?;
     store.migrate().await?;
     Ok(store)
 }
 
+/// Applies the pending migrations and says which (or that none was pending) on stdout.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
+    let store = connect(config).await?;
+    let applied = store.migrate().await;
     store.close().await;
-    tracing::info!("migrations applied");
+    let applied = applied?;
+    if applied.is_empty() {
+        println!("nothing to migrate: the database ({}) is up to date", store.backend_name());
+    } else {
+        println!("applied {} migration(s) to the {} database:", applied.len(), store.backend_name());
+        for name in applied {
+            println!("  {name}");
+        }
+    }
     Ok(())
+}
+
+/// An error and its causes on one line, each cause once: wrappers that repeat their source's
+/// text (`database error: … : …`) add nothing.
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
 }
 
 fn failed(error: impl std::fmt::Display) -> anyhow::Error {

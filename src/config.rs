@@ -152,7 +152,12 @@ impl Config {
             Some(v) => MasterKey::from_base64(&v).map_err(|e| ConfigError::new("MASTER_KEY", e))?,
             None => match backend {
                 DatabaseKind::Sqlite => {
-                    let path = sqlite_data_dir(&database_url).join(MASTER_KEY_FILE);
+                    let dir = sqlite_data_dir(&database_url);
+                    // The database's folder is the database's: a path that cannot be made names DATABASE_URL.
+                    std::fs::create_dir_all(&dir).map_err(|e| {
+                        ConfigError::new("DATABASE_URL", format!("cannot create the folder {}: {e}", dir.display()))
+                    })?;
+                    let path = dir.join(MASTER_KEY_FILE);
                     let (key, created) =
                         load_or_create_master_key(&path).map_err(|e| ConfigError::new("MASTER_KEY", e))?;
                     if created {

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use integrations_core::cli::{self, Cli, Command};
-use integrations_core::config::Config;
+use integrations_core::config::{Config, LogFormat};
 use integrations_core::{server, telemetry};
 
 #[tokio::main]
@@ -32,6 +32,7 @@ async fn main() -> std::process::ExitCode {
     if let Some(path) = &config.generated_master_key {
         tracing::warn!(path = %path.display(), "generated a new master key; back it up: without it the stored secrets cannot be read");
     }
+    let log_format = config.log_format;
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::run(config).await,
         Command::Migrate => cli::migrate(&config).await,
@@ -43,8 +44,12 @@ async fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "integrations-core failed");
-            eprintln!("error: {error:#}");
+            let error = cli::describe(&error);
+            // Said once: a JSON log line for a log collector, else a plain line for the person at the shell.
+            match log_format {
+                LogFormat::Json => tracing::error!(error, "integrations-core failed"),
+                LogFormat::Text => eprintln!("error: {error}"),
+            }
             std::process::ExitCode::FAILURE
         }
     }

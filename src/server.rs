@@ -185,7 +185,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Store::connect(config.database_url.expose(), config.database_max_connections, config.database_acquire_timeout)
             .await?;
     store.migrate().await?;
-    let listener = TcpListener::bind(config.listen_addr).await?;
+    let listener = TcpListener::bind(config.listen_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("LISTEN_ADDR: cannot listen on {}: {e}", config.listen_addr))?;
     tracing::info!(
         addr = %listener.local_addr()?,
         backend = store.backend_name(),

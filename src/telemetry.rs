@@ -11,15 +11,23 @@ const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=warn,hyper=warn";
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     // `try_init` also forwards records of crates that log through `log`.
-    let _ = subscriber(format, filter, std::io::stderr).try_init();
+    // Colour codes only for a person at a terminal: a file, a pipe or a log collector gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = subscriber(format, filter, std::io::stderr, ansi).try_init();
 }
 
-/// The log subscriber in `format`, writing to `writer` (tests capture the lines this way).
-pub fn subscriber<W>(format: LogFormat, filter: EnvFilter, writer: W) -> Box<dyn tracing::Subscriber + Send + Sync>
+/// The log subscriber in `format`, writing to `writer` (tests capture the lines this way), with
+/// terminal colour codes in text lines when `ansi`.
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    writer: W,
+    ansi: bool,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
     match format {
         LogFormat::Text => Box::new(builder.finish()),
         LogFormat::Json => {

@@ -54,6 +54,7 @@ async fn json_logs_trace_each_request_and_never_show_secrets_or_numbers() {
         LogFormat::Json,
         EnvFilter::new("info"),
         captured.clone(),
+        false,
     ));
     let app = TestApp::new().await;
     let entity = app.seed_app("sandbox").await;

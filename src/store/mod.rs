@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::Connection;
+use sqlx::{ConnectOptions, Connection};
 
 use crate::batch::Batcher;
 
@@ -86,6 +86,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database cannot be reached or opened at start-up: `target` names it (with the variable
+    /// that configures it), `reason` is the one line that says why.
+    #[error("cannot open {target}: {reason}")]
+    Connect { target: String, reason: String },
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The statement serving a whole batch failed; every request in it gets the same error.
@@ -108,6 +112,19 @@ pub enum Unavailable {
 }
 
 impl StoreError {
+    /// This error as a failure to open `target` at start-up, said once: the database's own
+    /// message (or the system's), not the chain of wrappers around it.
+    fn at_start_up(self, target: String) -> Self {
+        let reason = match &self {
+            Self::Database(sqlx::Error::Database(db)) => db.message().to_string(),
+            Self::Database(sqlx::Error::Io(io)) => io.to_string(),
+            Self::Database(sqlx::Error::PoolTimedOut) => "no connection within the connect timeout".to_string(),
+            Self::Connect { .. } => return self,
+            other => other.to_string(),
+        };
+        Self::Connect { target, reason }
+    }
+
     /// Whether this error is the storage being unavailable (and which way), rather than a fault
     /// of the request or of this code.
     pub fn unavailable(&self) -> Option<Unavailable> {
@@ -115,6 +132,7 @@ impl StoreError {
             Self::Batch(inner) => inner.unavailable(),
             Self::Unanswered(_) => Some(Unavailable::Down),
             Self::Database(error) => unavailability(error),
+            Self::Connect { .. } => Some(Unavailable::Down),
             Self::Conflict(_) | Self::Migrate(_) => None,
         }
     }
@@ -327,14 +345,35 @@ impl Store {
     pub async fn connect(database_url: &str, max_connections: u32, acquire_timeout: Duration) -> StoreResult<Self> {
         if database_url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(database_url)?;
-            if let Some(dir) = options.get_filename().parent() {
+            let file = options.get_filename().to_path_buf();
+            let target = || format!("the SQLite database {} (DATABASE_URL)", file.display());
+            if let Some(dir) = file.parent() {
                 if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Connect {
+                        target: target(),
+                        reason: format!("cannot create the folder {}: {e}", dir.display()),
+                    })?;
                 }
             }
-            Self::connect_sqlite(options, max_connections, acquire_timeout).await
+            Self::connect_sqlite(options, max_connections, acquire_timeout).await.map_err(|e| e.at_start_up(target()))
         } else {
-            Self::connect_postgres(PgConnectOptions::from_str(database_url)?, max_connections, acquire_timeout).await
+            let options = PgConnectOptions::from_str(database_url)?;
+            let target = format!(
+                "Postgres at {}:{}, database \"{}\" (DATABASE_URL)",
+                options.get_host(),
+                options.get_port(),
+                options.get_database().unwrap_or(options.get_username())
+            );
+            // One direct attempt first: a pool that cannot connect only says it timed out, while
+            // the attempt says why (refused, no such database, password rejected).
+            match tokio::time::timeout(acquire_timeout.max(Duration::from_secs(5)), options.connect()).await {
+                Ok(Ok(connection)) => drop(connection),
+                Ok(Err(error)) => return Err(StoreError::Database(error).at_start_up(target)),
+                Err(_) => {
+                    return Err(StoreError::Connect { target, reason: "no answer within the connect timeout".into() })
+                }
+            }
+            Self::connect_postgres(options, max_connections, acquire_timeout).await.map_err(|e| e.at_start_up(target))
         }
     }
 
@@ -395,13 +434,29 @@ impl Store {
         Ok(Self::new(Db::Postgres(pool), acquire_timeout))
     }
 
-    /// Applies pending migrations (safe to run from several processes at once on Postgres).
-    pub async fn migrate(&self) -> StoreResult<()> {
+    /// Applies pending migrations (safe to run from several processes at once on Postgres) and
+    /// names those this call applied (`0012_key_check`), oldest first; empty when none was pending.
+    pub async fn migrate(&self) -> StoreResult<Vec<String>> {
+        let migrator = match &self.db {
+            Db::Sqlite { .. } => &SQLITE_MIGRATIONS,
+            Db::Postgres(_) => &POSTGRES_MIGRATIONS,
+        };
+        let before = self.applied_migrations().await;
         match &self.db {
-            Db::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
-            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Db::Sqlite { writer, .. } => migrator.run(writer).await?,
+            Db::Postgres(pool) => migrator.run(pool).await?,
         }
-        Ok(())
+        Ok(migrator
+            .iter()
+            .filter(|m| !before.contains(&m.version))
+            .map(|m| format!("{:04}_{}", m.version, m.description.replace(' ', "_")))
+            .collect())
+    }
+
+    /// The versions already applied; none when the bookkeeping table does not exist yet.
+    async fn applied_migrations(&self) -> Vec<i64> {
+        let sql = "SELECT version FROM _sqlx_migrations WHERE success";
+        on_writer!(self, |pool| sqlx::query_scalar::<_, i64>(sql).fetch_all(pool).await).unwrap_or_default()
     }
 
     /// One cheap round trip, for readiness checks.

@@ -29,6 +29,7 @@ mod receiver;
 mod rotation;
 mod security;
 mod simulator;
+mod startup;
 mod storage;
 mod store;
 mod strict_types;
