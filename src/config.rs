@@ -158,6 +158,7 @@ impl Config {
                         ConfigError::new("DATABASE_URL", format!("cannot create the folder {}: {e}", dir.display()))
                     })?;
                     let path = dir.join(MASTER_KEY_FILE);
+                    refuse_a_new_key_for_existing_data(&path, &sqlite_file(&database_url))?;
                     let (key, created) =
                         load_or_create_master_key(&path).map_err(|e| ConfigError::new("MASTER_KEY", e))?;
                     if created {
@@ -305,14 +306,39 @@ impl DatabaseKind {
     }
 }
 
+/// The SQLite database file a `sqlite://` URL names.
+fn sqlite_file(database_url: &str) -> PathBuf {
+    let path = database_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    PathBuf::from(path.split('?').next().unwrap_or_default())
+}
+
 /// The folder holding a SQLite database file (where the master key is generated too).
 pub fn sqlite_data_dir(database_url: &str) -> PathBuf {
-    let path = database_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or_default();
-    match Path::new(path).parent() {
+    match sqlite_file(database_url).parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     }
+}
+
+/// A new key is generated only beside a database that does not exist yet (or is empty): the
+/// secrets of an existing one were sealed under the key that went missing, and a fresh key would
+/// let the server report ready and then fail every request that opens a secret.
+fn refuse_a_new_key_for_existing_data(key_file: &Path, database: &Path) -> Result<(), ConfigError> {
+    let key_missing = matches!(std::fs::metadata(key_file), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+    let database_holds_data = std::fs::metadata(database).is_ok_and(|m| m.len() > 0);
+    if key_missing && database_holds_data {
+        return Err(ConfigError::new(
+            "MASTER_KEY",
+            format!(
+                "is not set and {} is missing, but the database {} already exists: its secrets were sealed \
+                 under the key that file held. Restore {MASTER_KEY_FILE} from your backup or set MASTER_KEY to \
+                 that key; no new key is generated next to existing data",
+                key_file.display(),
+                database.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Reads the master key file, or creates it (mode 0600) with a fresh random key; true when created.
@@ -522,6 +548,23 @@ mod tests {
         }
         let second = load(&[("DATABASE_URL", &url)]).unwrap();
         assert_eq!(first.master_key.to_base64(), second.master_key.to_base64());
+    }
+
+    #[test]
+    fn no_key_is_generated_next_to_an_existing_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/integrations.db", dir.path().display());
+        load(&[("DATABASE_URL", &url)]).unwrap();
+        std::fs::write(dir.path().join("integrations.db"), b"SQLite format 3\0").unwrap();
+        std::fs::remove_file(dir.path().join(MASTER_KEY_FILE)).unwrap();
+
+        let err = load(&[("DATABASE_URL", &url)]).unwrap_err();
+        assert_eq!(err.variable, "MASTER_KEY");
+        assert!(err.message.contains("master.key is missing"), "{}", err.message);
+        assert!(err.message.contains("integrations.db already exists"), "{}", err.message);
+        assert!(!dir.path().join(MASTER_KEY_FILE).exists(), "no new key was written");
+        // With the key given, the same database starts.
+        load(&[("DATABASE_URL", &url), ("MASTER_KEY", KEY)]).unwrap();
     }
 
     #[test]
