@@ -347,10 +347,8 @@ fn load_or_create_master_key(path: &Path) -> Result<(MasterKey, bool), String> {
         Ok(text) => {
             MasterKey::from_base64(text.trim()).map(|k| (k, false)).map_err(|e| format!("{} {e}", path.display()))
         }
+        // The caller has made the folder (a failure there names DATABASE_URL).
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            }
             let key = MasterKey::generate();
             write_private_file(path, &key.to_base64()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             Ok((key, true))

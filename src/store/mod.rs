@@ -442,10 +442,7 @@ impl Store {
             Db::Postgres(_) => &POSTGRES_MIGRATIONS,
         };
         let before = self.applied_migrations().await;
-        match &self.db {
-            Db::Sqlite { writer, .. } => migrator.run(writer).await?,
-            Db::Postgres(pool) => migrator.run(pool).await?,
-        }
+        on_writer!(self, |pool| migrator.run(pool).await)?;
         Ok(migrator
             .iter()
             .filter(|m| !before.contains(&m.version))
