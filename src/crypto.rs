@@ -107,6 +107,8 @@ pub enum SecretField {
     ExotelApiKey,
     ExotelApiToken,
     SipPassword,
+    /// The key an app's passthru URLs carry (`GET /app/passthru`).
+    PassthruKey,
 }
 
 impl SecretField {
@@ -118,6 +120,7 @@ impl SecretField {
             Self::ExotelApiKey => "apps.exotel_api_key",
             Self::ExotelApiToken => "apps.exotel_api_token",
             Self::SipPassword => "user_mappings.sip_password",
+            Self::PassthruKey => "apps.passthru_key",
         }
     }
 }

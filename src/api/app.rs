@@ -172,7 +172,8 @@ pub async fn create(
         updated_at: now,
         id,
     };
-    state.store.insert_app(&row).await?;
+    let passthru_key = super::passthru::new_key(&state, &row);
+    state.store.insert_app(&row, Some(&passthru_key)).await?;
     tracing::info!(app_id = %row.id, domain = domain.as_str(), "app created");
 
     let public = AppBody::new(&row, state.config.display_offset);

@@ -11,6 +11,7 @@ use super::auth::{record_app_in_span, AppAuth};
 use super::extract::{form_pairs, PathParam, RawBody, FORM_FIELD, QUERY_PARAMETER};
 use super::openapi::examples;
 use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
+use super::passthru;
 use super::usermapping::find_user;
 use super::{JsonBody, QueryParams, BASE_PATH};
 use crate::domain::call::{CallPayload, InboundType};
@@ -22,8 +23,10 @@ use crate::exotel::{ExotelApi, NewCall};
 use crate::services::call_events::outbound_payload;
 use crate::state::AppState;
 
-/// Exotel's passthru parameters: the query's pairs and, on a form `POST`, the body's (later wins).
-fn passthru_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<PassthruParams> {
+/// Exotel's passthru parameters: the query's pairs and, on a form `POST`, the body's (later wins);
+/// and, apart, the app's passthru key (`key`, the last non-empty one), so that it reaches nothing
+/// but the check.
+fn passthru_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(PassthruParams, Option<String>)> {
     let mut pairs = form_pairs(uri.query().unwrap_or_default().as_bytes(), QUERY_PARAMETER)?;
     let is_form = headers
         .get(header::CONTENT_TYPE)
@@ -32,7 +35,10 @@ fn passthru_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Passth
     if is_form || (!body.is_empty() && !body.starts_with(b"{")) {
         pairs.extend(form_pairs(body, FORM_FIELD)?);
     }
-    Ok(PassthruParams::new(pairs))
+    let (keys, pairs): (Vec<_>, Vec<_>) =
+        pairs.into_iter().partition(|(name, _)| name.eq_ignore_ascii_case(passthru::KEY_PARAMETER));
+    let key = keys.into_iter().map(|(_, value)| value).filter(|value| !value.is_empty()).next_back();
+    Ok((PassthruParams::new(pairs), key))
 }
 
 /// Exotel's passthru parameters as documented: a query string on `GET`, a query string and/or a form
@@ -98,6 +104,10 @@ pub struct InboundParams {
     /// Talk seconds of the first leg: becomes `TotalDuration`.
     #[serde(rename = "Legs[0][OnCallDuration]")]
     legs_0_on_call_duration: Option<String>,
+    /// The app's passthru key, as the URLs of `GET /app/passthru` carry it: required once the app
+    /// asked for it (`PUT /app/passthru`), ignored otherwise. It reaches no payload, event or log.
+    #[serde(rename = "key")]
+    key: Option<String>,
 }
 
 /// `GET|POST /call/inbound_call/{appId}?type=…`: called by an Exotel flow, without a token.
@@ -107,7 +117,8 @@ pub struct InboundParams {
     description = "Called by an Exotel flow (the Connect applet's \"Create popup\" URL, or a Passthru applet), without \
         an Authorization header. Records the call event and queues one webhook (a `CallPayload`) to the app's setting \
         for the `type`, then answers at once, never waiting on the webhook. With no URL configured it still answers 200 \
-        and queues nothing. `POST` accepts the same parameters as query or form body.",
+        and queues nothing. `POST` accepts the same parameters as query or form body. An app that requires its passthru \
+        key (`PUT /app/passthru`) refuses, with a 401 that records nothing, a passthru without its `key`.",
     path = "/call/inbound_call/{app_id}",
     operation_id = "inbound_call",
     tag = "call",
@@ -124,6 +135,7 @@ pub struct InboundParams {
         (status = 200, description = "Recorded (and queued): `Data` is `Success`.", body = StringEnvelope,
             example = json!(examples::inbound_response())),
         (status = 400, description = "`type` missing or not one of popup, incomingcallhungup, missedcall; a parameter, the path or a form field not valid UTF-8 or holding a NUL byte; or a `CallSid` longer than 128 bytes.", body = ErrorEnvelope),
+        (status = 401, description = "The app requires its passthru key and the request's `key` is missing or not the app's current one: nothing was recorded.", body = ErrorEnvelope),
         (status = 404, description = "No app with that id.", body = ErrorEnvelope),
     )
 )]
@@ -134,8 +146,13 @@ pub async fn inbound(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Success<&'static str>> {
-    let params = passthru_params(&uri, &headers, &body)?;
-    within_storage_bound(state.config.database_acquire_timeout, state.call_events.passthru(&app_id, &params)).await?;
+    let (params, key) = passthru_params(&uri, &headers, &body)?;
+    let passthru = async {
+        let found = state.call_events.find_passthru(&app_id, &params).await?;
+        passthru::check_key(found.key_rule(), key.as_deref())?;
+        state.call_events.record_passthru(found).await
+    };
+    within_storage_bound(state.config.database_acquire_timeout, passthru).await?;
     Ok(Success("Success"))
 }
 

@@ -18,6 +18,7 @@ mod extract;
 pub mod openapi;
 pub mod ops;
 mod pagination;
+pub mod passthru;
 pub mod sandbox;
 pub mod secret;
 pub mod token;
@@ -47,6 +48,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(secret::rotate_customer))
         .routes(routes!(app::get, app::create, app::update, app::delete))
         .routes(routes!(secret::rotate_app))
+        .routes(routes!(passthru::get, passthru::update))
         .routes(routes!(app_setting::get, app_setting::set, app_setting::delete))
         .routes(routes!(app_setting::test))
         .routes(routes!(usermapping::get, usermapping::create, usermapping::delete_all))

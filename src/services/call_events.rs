@@ -17,11 +17,26 @@ use crate::domain::SettingKey;
 use crate::envelope::{ApiError, Result};
 use crate::exotel::events::{InboundEvent, PassthruParams, StatusEvent};
 use crate::exotel::{InboundStep, SandboxCallOutcome, SimulatedInboundCall};
-use crate::store::{AppRow, CallEvent, EventDelivery, EventWrite, PassthruTarget, QueuedDelivery, Store};
+use crate::store::{
+    AppRow, CallEvent, EventDelivery, EventWrite, PassthruKeyRule, PassthruTarget, QueuedDelivery, Store,
+};
 use crate::telemetry;
 
 /// The stored name of an outbound call's creation (CONTRACT 10); its later events are named by Exotel.
 const OUTBOUND_CALL: &str = "outbound_call";
+
+/// A passthru read and its app found, not yet recorded ([`CallEvents::find_passthru`]).
+pub struct FoundPassthru {
+    event: InboundEvent,
+    target: PassthruTarget,
+}
+
+impl FoundPassthru {
+    /// What a passthru to this app must carry.
+    pub fn key_rule(&self) -> &PassthruKeyRule {
+        &self.target.key_rule
+    }
+}
 
 /// Records call events and queues their webhooks. Cheap to clone.
 #[derive(Clone)]
@@ -59,21 +74,34 @@ impl CallEvents {
         Ok(WebhookTarget { setting, url })
     }
 
-    /// One inbound passthru, Exotel's or the sandbox simulator's: reads the parameters (400 on a bad
-    /// `type` or `CallSid`), finds the app (404), names it in the current span, records the event
-    /// (stored under its `type`) and queues its webhook to the app's URL for that type. Returns the
-    /// call payload recorded.
+    /// One inbound passthru, Exotel's or the sandbox simulator's: [`CallEvents::find_passthru`]
+    /// then [`CallEvents::record_passthru`]. Returns the call payload recorded.
     pub async fn passthru(&self, app_id: &str, params: &PassthruParams) -> Result<CallPayload> {
+        let found = self.find_passthru(app_id, params).await?;
+        self.record_passthru(found).await
+    }
+
+    /// The first half of a passthru: reads the parameters (400 on a bad `type` or `CallSid`), finds
+    /// the app with its URL for the type, the agent dialled and its passthru key rule in one batched
+    /// lookup (404 when there is no app), and names the app in the current span. Nothing is
+    /// recorded: Exotel's passthru checks the key (`api/call.rs`) before it records.
+    pub async fn find_passthru(&self, app_id: &str, params: &PassthruParams) -> Result<FoundPassthru> {
         let kind = InboundEvent::kind(params)?;
         let event = InboundEvent::read(kind, params)?;
         let target = self.passthru_target(app_id, &event).await?;
-        // Before the event is recorded, so that its log lines carry the app.
+        // Before the event is recorded (or refused), so that its log lines carry the app.
         telemetry::record_app_in_span(&target.app.customer_id, &target.app.id);
-        self.record_inbound(target, &event).await
+        Ok(FoundPassthru { event, target })
+    }
+
+    /// The second half of a passthru: records the event (stored under its `type`) and queues its
+    /// webhook to the app's URL for that type. Returns the call payload recorded.
+    pub async fn record_passthru(&self, found: FoundPassthru) -> Result<CallPayload> {
+        self.record_inbound(found.target, &found.event).await
     }
 
     /// What an inbound passthru needs: the app (404 when there is none), its URL for the event's
-    /// type and the agent dialled.
+    /// type, the agent dialled and the app's passthru key rule.
     async fn passthru_target(&self, app_id: &str, event: &InboundEvent) -> Result<PassthruTarget> {
         self.store
             .find_passthru_target(app_id, event.kind.setting().as_str(), &event.dial_whom)
@@ -83,7 +111,7 @@ impl CallEvents {
 
     /// An inbound passthru: records the event and queues its webhook to the target's URL.
     async fn record_inbound(&self, target: PassthruTarget, event: &InboundEvent) -> Result<CallPayload> {
-        let PassthruTarget { app, url, app_user_id } = target;
+        let PassthruTarget { app, url, app_user_id, key_rule: _ } = target;
         let setting = event.kind.setting();
         let payload = inbound_payload(&app, event, app_user_id, self.display_offset, now_ms());
         let target = Some(WebhookTarget { setting, url });

@@ -37,6 +37,46 @@ pub struct PassthruTarget {
     pub url: Option<String>,
     /// The agent the call was dialled to, `""` when none matches.
     pub app_user_id: String,
+    /// Whether a passthru must carry the app's key, and the key's hex SHA-256 when it has one.
+    pub key_rule: PassthruKeyRule,
+}
+
+/// What a passthru to the app must carry (CONTRACT 13, signed passthru).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PassthruKeyRule {
+    pub required: bool,
+    /// Hex SHA-256 of the app's passthru key; None for an app created before keys existed that has
+    /// not been asked for one yet.
+    pub key_hash: Option<String>,
+}
+
+impl std::fmt::Debug for PassthruKeyRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassthruKeyRule").field("required", &self.required).finish_non_exhaustive()
+    }
+}
+
+/// An app's passthru key as stored: whether it is required and the key, sealed (None for an app
+/// created before keys existed, until first asked).
+#[derive(Debug, Clone, FromRow)]
+pub struct PassthruKeyRow {
+    #[sqlx(rename = "passthru_required")]
+    pub required: bool,
+    #[sqlx(rename = "passthru_key")]
+    pub key: Option<String>,
+}
+
+impl PassthruKeyRow {
+    pub fn sealed_key(&self) -> Option<Sealed> {
+        self.key.clone().map(Sealed)
+    }
+}
+
+/// A new passthru key to store: sealed, and its hex SHA-256.
+#[derive(Debug, Clone)]
+pub struct NewPassthruKey {
+    pub sealed: Sealed,
+    pub hash: String,
 }
 
 /// One passthru lookup: the app, the setting its type needs, and whom Exotel dialled.
@@ -58,8 +98,12 @@ pub struct AppUpdate {
 }
 
 impl Store {
-    pub async fn insert_app(&self, row: &AppRow) -> StoreResult<()> {
-        let sql = format!("INSERT INTO apps ({APP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+    /// Stores a new app with its passthru key (None leaves it to be made when first asked).
+    pub async fn insert_app(&self, row: &AppRow, passthru_key: Option<&NewPassthruKey>) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO apps ({APP_COLUMNS}, passthru_key, passthru_key_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        );
         on_writer!(self, |pool| sqlx::query(&sql)
             .bind(&row.id)
             .bind(&row.customer_id)
@@ -72,6 +116,8 @@ impl Store {
             .bind(&row.secret.0)
             .bind(row.created_at)
             .bind(row.updated_at)
+            .bind(passthru_key.map(|k| &k.sealed.0))
+            .bind(passthru_key.map(|k| &k.hash))
             .execute(pool)
             .await
             .map(|r| r.rows_affected()))?;
@@ -123,10 +169,12 @@ impl Store {
             app: AppRow,
             setting_value: Option<String>,
             dialled_user: Option<String>,
+            passthru_required: bool,
+            passthru_key_hash: Option<String>,
         }
         // `i` holds the queries: app_id, setting, dialled, last10 and ord (1-based position); `a` the app.
         let select = format!(
-            "SELECT i.ord, {APP_COLUMNS}, \
+            "SELECT i.ord, {APP_COLUMNS}, a.passthru_required, a.passthru_key_hash, \
              (SELECT value FROM app_settings s WHERE s.app_id = a.id AND s.key = i.setting) AS setting_value, \
              (SELECT app_user_id FROM user_mappings m WHERE m.app_id = a.id AND i.dialled <> '' \
                AND (m.sip_id = i.dialled OR (m.agent_last10 = i.last10 AND i.last10 <> '')) \
@@ -167,6 +215,7 @@ impl Store {
                     app: row.app,
                     url: row.setting_value,
                     app_user_id: row.dialled_user.unwrap_or_default(),
+                    key_rule: PassthruKeyRule { required: row.passthru_required, key_hash: row.passthru_key_hash },
                 });
             }
         }
@@ -195,6 +244,57 @@ impl Store {
             .bind(update.exotel_api_token.as_ref().map(|s| &s.0))
             .bind(update.exotel_domain.map(ExotelDomain::as_str))
             .bind(update.is_active)
+            .bind(now)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// The app's passthru key as stored; None when the app is not this customer's.
+    pub async fn passthru_key(&self, customer_id: &str, app_id: &str) -> StoreResult<Option<PassthruKeyRow>> {
+        let sql = "SELECT passthru_required, passthru_key FROM apps WHERE customer_id = $1 AND id = $2";
+        Ok(on_reader!(self, |pool| sqlx::query_as(sql).bind(customer_id).bind(app_id).fetch_optional(pool).await)?)
+    }
+
+    /// Gives an app created before passthru keys existed its key, unless another request just gave
+    /// it one (that one is kept); returns the key as stored, None when the app is not this customer's.
+    pub async fn add_missing_passthru_key(
+        &self,
+        customer_id: &str,
+        app_id: &str,
+        key: &NewPassthruKey,
+    ) -> StoreResult<Option<PassthruKeyRow>> {
+        let sql = "UPDATE apps SET passthru_key = COALESCE(passthru_key, $3), \
+                   passthru_key_hash = CASE WHEN passthru_key IS NULL THEN $4 ELSE passthru_key_hash END \
+                   WHERE customer_id = $1 AND id = $2 RETURNING passthru_required, passthru_key";
+        Ok(on_writer!(self, |pool| sqlx::query_as(sql)
+            .bind(customer_id)
+            .bind(app_id)
+            .bind(&key.sealed.0)
+            .bind(&key.hash)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Sets whether the app's passthrus must carry its key and, with `renewed`, replaces the key
+    /// (the old one stops at once: the passthru reads the hash on every request). Returns the key as
+    /// stored, None when the app is not this customer's.
+    pub async fn update_passthru_key(
+        &self,
+        customer_id: &str,
+        app_id: &str,
+        required: Option<bool>,
+        renewed: Option<&NewPassthruKey>,
+        now: i64,
+    ) -> StoreResult<Option<PassthruKeyRow>> {
+        let sql = "UPDATE apps SET passthru_required = COALESCE($3, passthru_required), \
+                   passthru_key = COALESCE($4, passthru_key), passthru_key_hash = COALESCE($5, passthru_key_hash), \
+                   updated_at = $6 WHERE customer_id = $1 AND id = $2 RETURNING passthru_required, passthru_key";
+        Ok(on_writer!(self, |pool| sqlx::query_as(sql)
+            .bind(customer_id)
+            .bind(app_id)
+            .bind(required)
+            .bind(renewed.map(|k| &k.sealed.0))
+            .bind(renewed.map(|k| &k.hash))
             .bind(now)
             .fetch_optional(pool)
             .await)?)

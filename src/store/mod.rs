@@ -68,7 +68,10 @@ mod settings;
 mod tokens;
 mod usermappings;
 
-pub use apps::{AppRow, AppSecretRotation, AppUpdate, PassthruQuery, PassthruTarget, SigningSecrets};
+pub use apps::{
+    AppRow, AppSecretRotation, AppUpdate, NewPassthruKey, PassthruKeyRow, PassthruKeyRule, PassthruQuery,
+    PassthruTarget, SigningSecrets,
+};
 pub use calls::{
     CallEvent, CallEventRow, CallRow, EventDelivery, EventWrite, ListedCall, QueuedDelivery, TimelineEvent,
 };

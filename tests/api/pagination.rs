@@ -42,7 +42,7 @@ async fn seeded_app() -> (TestApp, Store, String) {
     let store = app.store().clone();
     let app_id = format!("app-{}", uuid::Uuid::new_v4().simple());
     store.insert_customer(&customer("c1", 1_000)).await.unwrap();
-    store.insert_app(&app_row(&app_id, "c1", 1_000)).await.unwrap();
+    store.insert_app(&app_row(&app_id, "c1", 1_000), None).await.unwrap();
     (app, store, app_id)
 }
 

@@ -108,7 +108,7 @@ mod sqlite_full_disk {
         let setup = Store::connect(&url, 2, ACQUIRE).await.unwrap();
         setup.migrate().await.unwrap();
         setup.insert_customer(&customer("c1", 1_000)).await.unwrap();
-        setup.insert_app(&app_row("a1", "c1", 1_000)).await.unwrap();
+        setup.insert_app(&app_row("a1", "c1", 1_000), None).await.unwrap();
         let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
         sqlx::query("CREATE TABLE ballast (data BLOB NOT NULL)").execute(&raw).await.unwrap();
         sqlx::query(

@@ -40,7 +40,7 @@ async fn seeded() -> (TestApp, Store) {
     let app = TestApp::new().await;
     let store = app.store().clone();
     store.insert_customer(&customer("c1", 1_000)).await.unwrap();
-    store.insert_app(&app_row("a1", "c1", 1_000)).await.unwrap();
+    store.insert_app(&app_row("a1", "c1", 1_000), None).await.unwrap();
     (app, store)
 }
 
@@ -97,9 +97,9 @@ async fn apps_are_listed_oldest_first_and_only_for_their_customer() {
     let (_app, store) = seeded().await;
     store.insert_customer(&customer("c2", 1_000)).await.unwrap();
     for (id, at) in [("a-late", 3_000), ("a-early", 500), ("a-tie-z", 2_000), ("a-tie-y", 2_000)] {
-        store.insert_app(&app_row(id, "c1", at)).await.unwrap();
+        store.insert_app(&app_row(id, "c1", at), None).await.unwrap();
     }
-    store.insert_app(&app_row("other", "c2", 100)).await.unwrap();
+    store.insert_app(&app_row("other", "c2", 100), None).await.unwrap();
 
     let listed = store.list_apps("c1").await.unwrap();
 
@@ -131,7 +131,7 @@ async fn an_app_keeps_every_column_it_was_stored_with() {
 async fn an_app_needs_an_existing_customer() {
     let app = TestApp::new().await;
 
-    let result = app.store().insert_app(&app_row("a1", "ghost", 1_000)).await;
+    let result = app.store().insert_app(&app_row("a1", "ghost", 1_000), None).await;
 
     assert!(result.is_err(), "an app without its customer was stored");
     assert!(app.store().find_app_unscoped("a1").await.unwrap().is_none());
@@ -234,7 +234,7 @@ async fn a_setting_is_created_then_replaced_in_place() {
 #[tokio::test]
 async fn settings_belong_to_one_app() {
     let (_app, store) = seeded().await;
-    store.insert_app(&app_row("a2", "c1", 2_000)).await.unwrap();
+    store.insert_app(&app_row("a2", "c1", 2_000), None).await.unwrap();
     store.upsert_setting("a1", "record", "true", 1_000).await.unwrap();
 
     assert!(store.find_setting("a2", "record").await.unwrap().is_none());
@@ -523,8 +523,8 @@ async fn a_delivery_is_stored_leased_only_when_nothing_earlier_of_its_call_and_u
 #[tokio::test]
 async fn a_claim_takes_no_more_of_an_app_than_its_room_and_nothing_of_a_full_app() {
     let (_app, store) = seeded().await;
-    store.insert_app(&app_row("a2", "c1", 1_000)).await.unwrap();
-    store.insert_app(&app_row("a3", "c1", 1_000)).await.unwrap();
+    store.insert_app(&app_row("a2", "c1", 1_000), None).await.unwrap();
+    store.insert_app(&app_row("a3", "c1", 1_000), None).await.unwrap();
     for n in 0..4u32 {
         for app_id in ["a1", "a2", "a3"] {
             let call_sid = format!("{app_id}-call-{n}");
@@ -545,7 +545,7 @@ async fn a_claim_takes_no_more_of_an_app_than_its_room_and_nothing_of_a_full_app
 #[tokio::test]
 async fn an_apps_backlog_beyond_its_room_does_not_hide_other_apps_deliveries_from_a_claim() {
     let (_app, store) = seeded().await;
-    store.insert_app(&app_row("a2", "c1", 1_000)).await.unwrap();
+    store.insert_app(&app_row("a2", "c1", 1_000), None).await.unwrap();
     for n in 0..20u32 {
         let call_sid = format!("a1-call-{n}");
         store.record_call_event(event_write("a1", &call_sid, n, Some("https://crm.example/hook"), 0)).await.unwrap();
@@ -601,7 +601,7 @@ async fn released_leases_are_claimed_again_at_once() {
 #[tokio::test]
 async fn concurrent_token_lookups_each_get_their_own_owner() {
     let (_app, store) = seeded().await;
-    store.insert_app(&app_row("a2", "c1", 1_000)).await.unwrap();
+    store.insert_app(&app_row("a2", "c1", 1_000), None).await.unwrap();
     store.insert_token("customer-hash", "c1", None, 1_000, 10_000).await.unwrap();
     store.insert_token("a1-hash", "c1", Some("a1"), 1_000, 10_000).await.unwrap();
     store.insert_token("a2-hash", "c1", Some("a2"), 1_000, 5_000).await.unwrap();

@@ -458,6 +458,28 @@ pub fn rotate_app_secret_response() -> Value {
     )
 }
 
+pub fn passthru_update_request() -> Value {
+    serde_json::json!({ "Required": true, "RenewKey": false })
+}
+
+pub fn passthru_response() -> Value {
+    let url = |kind: &str| {
+        format!(
+            "https://integrations.example.com/v2/integrations/call/inbound_call/2e6440ed-ff62-49d7-bb00-5494b313a863\
+             ?type={kind}&key=5f0e9c1b7a3d48e2b6c4a1f09d8e7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807"
+        )
+    };
+    success(
+        "6d2b9e4a-1c3f-4a7e-8b5d-2f1e0c9b8a7d",
+        serde_json::json!({
+            "Required": true,
+            "Popup": url("popup"),
+            "IncomingCallHangup": url("incomingcallhungup"),
+            "MissedCall": url("missedcall")
+        }),
+    )
+}
+
 pub fn rotate_customer_secret_request() -> Value {
     serde_json::json!({ "RevokeTokens": true })
 }
