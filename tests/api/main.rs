@@ -24,6 +24,7 @@ mod operator_cli;
 mod outbound;
 mod outbox;
 mod pagination;
+mod passthru_key;
 mod process;
 mod receiver;
 mod rotation;
