@@ -156,6 +156,13 @@ fn routes() -> Vec<Route> {
             fields: &[("RevokeTokens", "RevokeTokens", BOOLEAN)],
         },
         Route {
+            method: Method::PUT,
+            path: "/v2/integrations/app/passthru",
+            caller: Caller::App,
+            body: |_| json!({"Required": false, "RenewKey": false}),
+            fields: &[("Required", "Required", BOOLEAN), ("RenewKey", "RenewKey", BOOLEAN)],
+        },
+        Route {
             method: Method::POST,
             path: "/v2/integrations/customer/secret",
             caller: Caller::Customer,
@@ -217,7 +224,7 @@ async fn every_body_field_of_the_wrong_json_type_is_a_400_naming_the_field_and_i
             }
         }
     }
-    assert_eq!(checked, 40 * 5, "every field of every route was tried with every wrong type");
+    assert_eq!(checked, 42 * 5, "every field of every route was tried with every wrong type");
     // Nothing was stored by any of them.
     let users = app.get("/v2/integrations/usermapping", Some(&entity.token)).await;
     assert_eq!(users.data()["Users"], json!([]));
