@@ -46,6 +46,7 @@ VARIABLES = [
     ("userId2", "postman-agent-2", "AppUserId of the second user."),
     ("callSid", "", "Set by `Outbound call`."),
     ("inboundCallSid", "", "Set before `Inbound passthru (popup)`."),
+    ("passthruKey", "", "Set by `Get passthru URLs`: the key the app's passthru URLs carry."),
     ("deliveryId", "", "Set by `List webhook deliveries` to a finished delivery, if any."),
     ("deliveryPolls", "0", "How many times `List webhook deliveries` has polled (internal)."),
     ("simCallSid", "", "Set by `Simulate an answered call`: the simulated call's CallSid."),
@@ -305,7 +306,8 @@ DEVICE = folder("Device", "Switch an agent between phone and SIP (`PUT /device`)
 ])
 
 CALLS = folder("Calls", "Outbound calls (sandbox: simulated, with `answered` then `terminal` callbacks), reading a "
-               "call back, and the inbound passthru Exotel's flow calls (no Authorization).", [
+               "call back, the inbound passthru Exotel's flow calls (no Authorization), and the app's passthru key "
+               "(the signed passthru: the URLs carry it, and the app may require it).", [
     request(
         "Outbound call", "POST", "/call/outbound_call", token="app",
         body={"to": "09876500001", "user_id": "{{userId}}", "app_id": "{{appId}}", "customer_id": "{{customerId}}"},
@@ -332,6 +334,42 @@ CALLS = folder("Calls", "Outbound calls (sandbox: simulated, with `answered` the
                     "Queues the call payload to the app's `popup` URL.",
         prerequest=js("pm.collectionVariables.set('inboundCallSid', 'postman' + Date.now());"),
         tests=data_test("Data is 'Success'", "pm.expect(data).to.eql('Success');"),
+    ),
+    request(
+        "Get passthru URLs", "GET", "/app/passthru", token="app",
+        description="The three passthru URLs to paste into the app's Exotel flow, each carrying the app's key "
+                    "(`key=`), and whether a passthru must carry it (not by default, as Exotel's).",
+        tests=data_test("Data is the passthru URLs with the app's key; stored as passthruKey",
+                        "pm.expect(Object.keys(data)).to.eql(['Required', 'Popup', 'IncomingCallHangup', 'MissedCall']);",
+                        "pm.expect(data.Required).to.eql(false);",
+                        "const key = data.Popup.split('&key=')[1];",
+                        "pm.expect(key).to.match(/^[0-9a-f]{64}$/);",
+                        "pm.expect(data.Popup).to.include('/call/inbound_call/' + pm.collectionVariables.get('appId') + '?type=popup&key=');",
+                        store("passthruKey", "key")),
+    ),
+    request(
+        "Require the passthru key", "PUT", "/app/passthru", token="app", body={"Required": True},
+        description="From now on a passthru without the app's key is a 401 and records nothing.",
+        tests=data_test("Data says the key is required, with the same key",
+                        "pm.expect(data.Required).to.eql(true);",
+                        "pm.expect(data.Popup.split('&key=')[1]).to.eql(pm.collectionVariables.get('passthruKey'));"),
+    ),
+    request(
+        "Inbound passthru (signed popup)", "GET", "/call/inbound_call/{{appId}}",
+        query=[("type", "popup"), ("key", "{{passthruKey}}"), ("CallSid", "{{inboundCallSid}}-signed"),
+               ("CallFrom", "09999912345"), ("CallTo", "{{virtualNumber}}"), ("DialWhomNumber", "{{agentNumber}}"),
+               ("Status", "busy"), ("EventType", "Dial")],
+        description="The popup URL of `Get passthru URLs`, as the Exotel flow calls it once the key is required.",
+        tests=data_test("Data is 'Success'", "pm.expect(data).to.eql('Success');"),
+    ),
+    request(
+        "Renew the passthru key, unrequired", "PUT", "/app/passthru", token="app",
+        body={"Required": False, "RenewKey": True},
+        description="A new key (the old one stops at once), and unsigned passthrus let in again.",
+        tests=data_test("Data carries a new key, not required",
+                        "pm.expect(data.Required).to.eql(false);",
+                        "pm.expect(data.Popup.split('&key=')[1]).to.not.eql(pm.collectionVariables.get('passthruKey'));",
+                        store("passthruKey", "data.Popup.split('&key=')[1]")),
     ),
 ])
 
@@ -729,6 +767,8 @@ FLOW = [
     "Set popup URL", "Set callback URL", "Set record", "Get one setting", "Get all settings", "Delete one setting",
     "Create users", "Get one user", "List users (page)", "Switch to SIP",
     "Outbound call", "Get call", "Inbound passthru (popup)",
+    "Get passthru URLs", "Require the passthru key", "Inbound passthru (signed popup)",
+    "Renew the passthru key, unrequired",
     "List webhook deliveries", "Retry a delivery",
     "Set incomingCallHangup URL", "Set missedCall URL", "Test the popup URL",
     "Simulate an answered call", "Simulate a missed call", "List incoming calls", "Call timeline (events)",
@@ -767,7 +807,8 @@ integrations-core: Exotel's integrations core v2 API, reimplemented.
 Run it top to bottom (Collection Runner, or `newman run`) against a fresh server. It creates a customer \
 (with the server's ADMIN_TOKEN: set `adminToken`), trades its Id and Secret for a customer token, creates a \
 `sandbox` app and an app token, sets the app's webhooks, maps two users, switches one to SIP, places an \
-outbound call (simulated), reads it back, plays Exotel's inbound popup passthru, reads the webhook delivery log \
+outbound call (simulated), reads it back, plays Exotel's inbound popup passthru, requires the app's passthru key \
+and plays a signed popup with it, renews the key and lets unsigned passthrus in again, reads the webhook delivery log \
 (and retries a finished delivery), then develops against the sandbox (the folder of that name): points the \
 incomingCallHangup and missedCall webhooks at `webhookBase`, tests the popup URL, simulates an answered and a \
 missed incoming call, lists the incoming calls, follows the answered call's timeline until it hangs up, reads its \
