@@ -74,12 +74,14 @@ async fn json_logs_trace_each_request_and_never_show_secrets_or_numbers() {
     let answer = app.get(&passthru, None).await;
     answer.data();
     let request_id = answer.body["RequestId"].as_str().unwrap().to_string();
+    let passthru_key = signed_passthrus(&app, &entity).await;
 
     let lines = captured.lines();
     let everything: String = lines.iter().map(Value::to_string).collect();
-    for secret in [&entity.secret, &entity.token, &entity.customer.secret, &entity.customer.token] {
+    for secret in [&entity.secret, &entity.token, &entity.customer.secret, &entity.customer.token, &passthru_key] {
         assert!(!everything.contains(secret.as_str()), "a secret or token reached the logs");
     }
+    assert!(!everything.contains("key="), "a passthru URL's key reached the logs");
     for number in ["9812300011", "9812300077", "8040001111", "test-api-key", "test-api-token"] {
         assert!(!everything.contains(number), "{number} reached the logs");
     }
@@ -107,4 +109,28 @@ async fn json_logs_trace_each_request_and_never_show_secrets_or_numbers() {
         })
         .expect("the passthru logs the event it recorded");
     assert_eq!(recorded["span"]["app_id"], entity.id.as_str(), "the event's line names its app: {recorded}");
+}
+
+/// Requires the app's passthru key and sends passthrus with it (query, form body), with a wrong one
+/// and without one; returns the key.
+async fn signed_passthrus(app: &TestApp, entity: &helpers::TestAppEntity) -> String {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+
+    let settings = app.put("/v2/integrations/app/passthru", Some(&entity.token), json!({"Required": true})).await;
+    let popup = settings.data()["Popup"].as_str().unwrap().to_string();
+    let key = popup.split_once("&key=").unwrap().1.to_string();
+    let path = &popup[popup.find("/v2/").unwrap()..];
+    app.get(&format!("{path}&CallSid=k1"), None).await.data();
+    let form = Request::post(format!("/v2/integrations/call/inbound_call/{}?type=popup", entity.id))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("CallSid=k2&key={key}")))
+        .unwrap();
+    app.send(form).await.data();
+    let near = format!("{}{}", &key[..63], if key.ends_with('0') { '1' } else { '0' });
+    let wrong = format!("/v2/integrations/call/inbound_call/{}?type=popup&CallSid=k3&key={near}", entity.id);
+    app.get(&wrong, None).await.error(StatusCode::UNAUTHORIZED);
+    let unsigned = format!("/v2/integrations/call/inbound_call/{}?type=popup&CallSid=k4", entity.id);
+    app.get(&unsigned, None).await.error(StatusCode::UNAUTHORIZED);
+    key
 }
