@@ -191,7 +191,7 @@ pub async fn customer(config: &Config, command: CustomerCommand) -> anyhow::Resu
 }
 
 async fn customer_on(store: &Store, config: &Config, command: CustomerCommand) -> anyhow::Result<()> {
-    let key = &config.master_key;
+    let key = &config.keyring;
     let offset = config.display_offset;
     match command {
         CustomerCommand::Create { name, email } => {
