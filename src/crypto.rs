@@ -243,7 +243,16 @@ impl Keyring {
     }
 
     /// Opens the `field` of the row `row_id` with the key it names (each key in turn for a legacy value).
+    /// A value no key opens is an error naming the field and the row, for the log line of the 500.
     pub fn open_field(&self, field: SecretField, row_id: &str, sealed: &Sealed) -> Result<String, CryptoError> {
+        self.open_with_named_key(field, row_id, sealed).map_err(|reason| CryptoError::Unopenable {
+            field: field.label(),
+            row: row_id.to_string(),
+            reason: Box::new(reason),
+        })
+    }
+
+    fn open_with_named_key(&self, field: SecretField, row_id: &str, sealed: &Sealed) -> Result<String, CryptoError> {
         match sealed.form()? {
             SealedForm::Named { key_id, .. } => {
                 let key = self.keys().find(|key| key.id() == key_id);
@@ -276,6 +285,18 @@ pub enum CryptoError {
     WrongKey,
     #[error("sealed value names the master key {0}, which is neither MASTER_KEY nor in MASTER_KEY_PREVIOUS")]
     UnknownKey(String),
+    #[error("{field} of {row}: {reason}")]
+    Unopenable { field: &'static str, row: String, reason: Box<CryptoError> },
+}
+
+impl CryptoError {
+    /// What went wrong, without the field and row an [`CryptoError::Unopenable`] adds.
+    pub fn reason(&self) -> &CryptoError {
+        match self {
+            Self::Unopenable { reason, .. } => reason,
+            other => other,
+        }
+    }
 }
 
 /// Compares two secrets without leaking, through timing, where they differ.
@@ -345,12 +366,18 @@ mod tests {
         assert!(rotating.is_current(&resealed));
 
         let new_only = Keyring::new(new.clone(), vec![]);
+        let unknown = new_only.open_field(SecretField::AppSecret, "app1", &sealed).unwrap_err();
         assert_eq!(
-            new_only.open_field(SecretField::AppSecret, "app1", &sealed),
-            Err(CryptoError::UnknownKey(old.id())),
+            unknown.reason(),
+            &CryptoError::UnknownKey(old.id()),
             "a value names its key: no trial of the others"
         );
-        assert_eq!(new_only.open_field(SecretField::AppSecret, "app2", &resealed), Err(CryptoError::WrongKey));
+        assert_eq!(
+            unknown.to_string(),
+            format!("apps.secret of app1: sealed value names the master key {}, which is neither MASTER_KEY nor in MASTER_KEY_PREVIOUS", old.id())
+        );
+        let moved = new_only.open_field(SecretField::AppSecret, "app2", &resealed).unwrap_err();
+        assert_eq!(moved.reason(), &CryptoError::WrongKey);
     }
 
     #[test]
@@ -361,12 +388,18 @@ mod tests {
         let named = old.seal_field(SecretField::CustomerSecret, "c1", "legacy");
         let legacy = Sealed(format!("v1:{}", named.0.rsplit(':').next().unwrap()));
         assert_eq!(legacy.key_id(), None);
-        assert_eq!(Keyring::new(new.clone(), vec![old.clone()]).open_field(SecretField::CustomerSecret, "c1", &legacy).unwrap(), "legacy");
-        assert_eq!(Keyring::new(old.clone(), vec![]).open_field(SecretField::CustomerSecret, "c1", &legacy).unwrap(), "legacy");
         assert_eq!(
-            Keyring::new(new, vec![]).open_field(SecretField::CustomerSecret, "c1", &legacy),
-            Err(CryptoError::WrongKey)
+            Keyring::new(new.clone(), vec![old.clone()])
+                .open_field(SecretField::CustomerSecret, "c1", &legacy)
+                .unwrap(),
+            "legacy"
         );
+        assert_eq!(
+            Keyring::new(old.clone(), vec![]).open_field(SecretField::CustomerSecret, "c1", &legacy).unwrap(),
+            "legacy"
+        );
+        let wrong = Keyring::new(new, vec![]).open_field(SecretField::CustomerSecret, "c1", &legacy).unwrap_err();
+        assert_eq!(wrong.reason(), &CryptoError::WrongKey);
         assert_eq!(old.open(&Sealed("v3:whatever".into()), "c"), Err(CryptoError::Malformed));
     }
 
@@ -378,6 +411,16 @@ mod tests {
         assert!(ring.verify_hex("callback", "m", &old.sign_hex("callback", "m")));
         assert_eq!(ring.sign_hex("callback", "m"), new.sign_hex("callback", "m"));
         assert!(!Keyring::new(new, vec![]).verify_hex("callback", "m", &old.sign_hex("callback", "m")));
+    }
+
+    #[test]
+    fn a_v1_value_sealed_before_key_ids_existed_still_opens() {
+        // Made outside this code (Python's `cryptography`): AES-256-GCM under HMAC-SHA256(key, "at-rest"),
+        // nonce 00..0b, AAD "customers.secret:c1" — the form every database written before key ids holds.
+        let legacy = Sealed("v1:AAECAwQFBgcICQoLOk5VQTHgryqyG+nkDvTw+Dp1bHICNz5h6s2xGBg=".into());
+        let ring = Keyring::new(MasterKey::generate(), vec![MasterKey::from_bytes([7; 32])]);
+        assert_eq!(ring.open_field(SecretField::CustomerSecret, "c1", &legacy).unwrap(), "legacy secret");
+        assert_eq!(MasterKey::from_bytes([7; 32]).id(), "4980c225bd87eabd", "HMAC-SHA256(key, \"key-id\")[..8]");
     }
 
     #[test]

@@ -97,8 +97,7 @@ pub async fn create(
     _admin: AdminAuth,
     JsonBody(request): JsonBody<CreateCustomer>,
 ) -> Result<Success<CustomerBody>> {
-    let (row, secret) =
-        customers::register(&state.store, &state.config.keyring, request.name, request.email).await?;
+    let (row, secret) = customers::register(&state.store, &state.config.keyring, request.name, request.email).await?;
     Ok(Success(CustomerBody::new(&row, secret, state.config.display_offset)))
 }
 
