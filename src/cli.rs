@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `customer create|list|show|delete`,
-//! `app activate|deactivate`, `health`, `openapi`.
+//! `app activate|deactivate`, `health`, `rekey`, `openapi`.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -9,7 +9,7 @@ use crate::api::admin::{AdminCustomerBody, AdminCustomerDetail, AdminCustomerPag
 use crate::api::app::AppBody;
 use crate::api::customer::CustomerBody;
 use crate::config::Config;
-use crate::services::{customers, operator};
+use crate::services::{customers, master_key, operator};
 use crate::store::Store;
 
 /// What `--help` lists after the commands: every variable the configuration reads (the README
@@ -19,6 +19,7 @@ Configuration comes from the environment (and a .env file in the working folder)
   Storage:    DATABASE_URL (sqlite://... or postgres://...), DATABASE_MAX_CONNECTIONS,
               DATABASE_ACQUIRE_TIMEOUT_MS
   Secrets:    MASTER_KEY (base64 of 32 bytes; on SQLite a master.key next to the database by default),
+              MASTER_KEY_PREVIOUS (comma-separated older keys, still read while `rekey` moves their values),
               ADMIN_TOKEN (the operator's token; the operator API is off without it)
   HTTP:       LISTEN_ADDR, PUBLIC_BASE_URL, MAX_CONNECTIONS, HEADER_READ_TIMEOUT_SECS,
               BODY_READ_TIMEOUT_SECS, KEEP_ALIVE_TIMEOUT_SECS, REQUEST_TIMEOUT_SECS,
@@ -59,6 +60,15 @@ pub enum Command {
     },
     /// The webhook queue and the apps whose webhooks went dead in the last 24 hours.
     Health {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Re-seal every stored secret under MASTER_KEY, reading the old values with MASTER_KEY_PREVIOUS.
+    ///
+    /// Safe while servers serve (give them the same MASTER_KEY and MASTER_KEY_PREVIOUS first); stops
+    /// before writing anything if a value opens with none of the keys; may be interrupted and run
+    /// again. Afterwards MASTER_KEY_PREVIOUS can be dropped.
+    Rekey {
         #[command(flatten)]
         output: Output,
     },
@@ -140,10 +150,62 @@ async fn connect(config: &Config) -> anyhow::Result<Store> {
         .await?)
 }
 
+/// Connects, migrates and proves the master key on the stored secrets (as a server's start does).
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = connect(config).await?;
     store.migrate().await?;
+    master_key::check(&store, &config.keyring).await?;
     Ok(store)
+}
+
+/// Re-seals every stored secret under `MASTER_KEY`: a progress bar on a terminal, a summary at the end.
+pub async fn rekey(config: &Config, output: Output) -> anyhow::Result<()> {
+    let store = connect(config).await?;
+    let result = rekey_on(&store, config, output).await;
+    store.close().await;
+    result
+}
+
+async fn rekey_on(store: &Store, config: &Config, output: Output) -> anyhow::Result<()> {
+    store.migrate().await?;
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template("re-sealing {bar:40} {pos}/{len} secrets ({eta} left)")
+                .expect("a valid template"),
+        )
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let summary = master_key::rekey(store, &config.keyring, |progress| {
+        bar.set_length(progress.total);
+        bar.set_position(progress.done);
+    })
+    .await;
+    bar.finish_and_clear();
+    let summary = summary?;
+    if output.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
+    }
+    let rows = summary
+        .iter()
+        .map(|c| {
+            vec![
+                c.column.to_string(),
+                c.resealed.to_string(),
+                c.already_current.to_string(),
+                c.changed_meanwhile.to_string(),
+            ]
+        })
+        .collect();
+    print!("{}", table(&["COLUMN", "RE-SEALED", "ALREADY CURRENT", "CHANGED MEANWHILE"], rows));
+    let resealed: u64 = summary.iter().map(|c| c.resealed).sum();
+    println!(
+        "every stored secret is now sealed under MASTER_KEY (key {}); {resealed} re-sealed by this run. \
+         MASTER_KEY_PREVIOUS can be removed once every server runs with this MASTER_KEY.",
+        config.keyring.current().id()
+    );
+    Ok(())
 }
 
 /// Applies the pending migrations and says which (or that none was pending) on stdout.
@@ -191,7 +253,7 @@ pub async fn customer(config: &Config, command: CustomerCommand) -> anyhow::Resu
 }
 
 async fn customer_on(store: &Store, config: &Config, command: CustomerCommand) -> anyhow::Result<()> {
-    let key = &config.master_key;
+    let key = &config.keyring;
     let offset = config.display_offset;
     match command {
         CustomerCommand::Create { name, email } => {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::FixedOffset;
 
-use crate::crypto::MasterKey;
+use crate::crypto::{Keyring, MasterKey};
 
 /// Where the embedded SQLite database lives when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/integrations.db";
@@ -81,7 +81,8 @@ pub struct Config {
     /// The base URL Exotel and browsers reach this server at (status callbacks point here).
     pub public_base_url: String,
     pub admin_token: Option<SecretString>,
-    pub master_key: MasterKey,
+    /// `MASTER_KEY`, which seals new values, and the keys of `MASTER_KEY_PREVIOUS`, still read.
+    pub keyring: Keyring,
     /// Where a master key was generated on this start (first SQLite run), to warn the operator once logging is up.
     pub generated_master_key: Option<PathBuf>,
     pub token_ttl: chrono::Duration,
@@ -242,7 +243,7 @@ impl Config {
             body_read_timeout: vars.secs("BODY_READ_TIMEOUT_SECS", 10)?,
             public_base_url,
             admin_token: vars.get("ADMIN_TOKEN").map(SecretString::new),
-            master_key,
+            keyring: Keyring::new(master_key, previous_master_keys(vars.get("MASTER_KEY_PREVIOUS"))?),
             generated_master_key,
             token_ttl: chrono::Duration::days(token_ttl_days.into()),
             display_offset,
@@ -339,6 +340,22 @@ fn refuse_a_new_key_for_existing_data(key_file: &Path, database: &Path) -> Resul
         ));
     }
     Ok(())
+}
+
+/// `MASTER_KEY_PREVIOUS`: comma-separated base64 keys still accepted for reading. A bad one is
+/// named by its position, never echoed.
+fn previous_master_keys(value: Option<String>) -> Result<Vec<MasterKey>, ConfigError> {
+    let Some(value) = value else { return Ok(Vec::new()) };
+    let entries: Vec<&str> = value.split(',').map(str::trim).filter(|k| !k.is_empty()).collect();
+    entries
+        .iter()
+        .enumerate()
+        .map(|(index, text)| {
+            MasterKey::from_base64(text).map_err(|e| {
+                ConfigError::new("MASTER_KEY_PREVIOUS", format!("key {} of {}: {e}", index + 1, entries.len()))
+            })
+        })
+        .collect()
 }
 
 /// Reads the master key file, or creates it (mode 0600) with a fresh random key; true when created.
@@ -490,6 +507,22 @@ mod tests {
     }
 
     #[test]
+    fn previous_master_keys_are_read_for_opening_and_a_bad_one_is_named_by_position_not_echoed() {
+        let other = MasterKey::from_bytes([9; 32]).to_base64();
+        let config = load(&[("MASTER_KEY", KEY), ("MASTER_KEY_PREVIOUS", &format!(" {other} ,"))]).unwrap();
+        let sealed = MasterKey::from_bytes([9; 32]).seal("old", "ctx");
+        assert!(!config.keyring.is_current(&sealed));
+        let field = crate::crypto::SecretField::AppSecret;
+        let old = MasterKey::from_bytes([9; 32]).seal_field(field, "a", "old");
+        assert_eq!(config.keyring.open_field(field, "a", &old).unwrap(), "old");
+
+        let err = load(&[("MASTER_KEY", KEY), ("MASTER_KEY_PREVIOUS", &format!("{other},bm90LWEta2V5"))]).unwrap_err();
+        assert_eq!(err.variable, "MASTER_KEY_PREVIOUS");
+        assert!(err.to_string().contains("key 2 of 2"), "{err}");
+        assert!(!err.to_string().contains("bm90LWEta2V5") && !err.to_string().contains(&other), "{err}");
+    }
+
+    #[test]
     fn a_bad_value_names_its_variable() {
         for (name, value) in [
             ("LISTEN_ADDR", "nope"),
@@ -503,6 +536,7 @@ mod tests {
             ("CORS_ALLOWED_ORIGINS", "crm.example.com"),
             ("TRUSTED_PROXIES", "10.0.0.1,proxy.local"),
             ("TOKEN_FAILURE_MAX_DELAY_MS", "2s"),
+            ("MASTER_KEY_PREVIOUS", "c2hvcnQ="),
         ] {
             let mut vars = vec![("MASTER_KEY", KEY)];
             vars.retain(|(k, _)| *k != name);
@@ -545,7 +579,7 @@ mod tests {
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         let second = load(&[("DATABASE_URL", &url)]).unwrap();
-        assert_eq!(first.master_key.to_base64(), second.master_key.to_base64());
+        assert_eq!(first.keyring.current().to_base64(), second.keyring.current().to_base64());
     }
 
     #[test]

@@ -13,8 +13,10 @@ use subtle::ConstantTimeEq;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The prefix of every sealed value, so the format can change without guessing.
-const SEALED_PREFIX: &str = "v1:";
+/// The prefix of a sealed value that names its key: `v2:<key id>:<base64 of nonce ‖ ciphertext>`.
+const SEALED_PREFIX: &str = "v2:";
+/// The prefix of values sealed before key ids existed (`v1:<base64>`): read by trying each key.
+const LEGACY_PREFIX: &str = "v1:";
 const NONCE_LEN: usize = 12;
 
 /// The server's 32-byte master key. Never printed.
@@ -48,6 +50,12 @@ impl MasterKey {
         BASE64.encode(self.0)
     }
 
+    /// The key's public name, stored in every value it seals: 16 hex digits derived from the key
+    /// (a one-way function of it, so naming it reveals nothing).
+    pub fn id(&self) -> String {
+        hex::encode(&self.derive("key-id")[..8])
+    }
+
     /// A key for one purpose, derived so that no two uses ever share key material.
     fn derive(&self, purpose: &str) -> [u8; 32] {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
@@ -66,12 +74,19 @@ impl MasterKey {
             .expect("AES-GCM encryption cannot fail for in-memory data");
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&ciphertext);
-        Sealed(format!("{SEALED_PREFIX}{}", BASE64.encode(blob)))
+        Sealed(format!("{SEALED_PREFIX}{}:{}", self.id(), BASE64.encode(blob)))
     }
 
-    /// Decrypts a value sealed with [`MasterKey::seal`] under the same context.
+    /// Decrypts a value sealed with [`MasterKey::seal`] under the same context: one that names
+    /// this key, or a legacy `v1:` value (which names none).
     pub fn open(&self, sealed: &Sealed, context: &str) -> Result<String, CryptoError> {
-        let encoded = sealed.0.strip_prefix(SEALED_PREFIX).ok_or(CryptoError::Malformed)?;
+        match sealed.form()? {
+            SealedForm::Named { key_id, .. } if key_id != self.id() => Err(CryptoError::UnknownKey(key_id.to_string())),
+            SealedForm::Named { encoded, .. } | SealedForm::Legacy { encoded } => self.decrypt(encoded, context),
+        }
+    }
+
+    fn decrypt(&self, encoded: &str, context: &str) -> Result<String, CryptoError> {
         let blob = BASE64.decode(encoded).map_err(|_| CryptoError::Malformed)?;
         if blob.len() < NONCE_LEN {
             return Err(CryptoError::Malformed);
@@ -109,10 +124,26 @@ pub enum SecretField {
     SipPassword,
     /// The key an app's passthru URLs carry (`GET /app/passthru`).
     PassthruKey,
+    /// The known value that proves, at start-up, that the configured keys open this database.
+    KeyCheck,
 }
 
 impl SecretField {
-    fn label(self) -> &'static str {
+    /// Every sealed column, in the order `rekey` re-seals them: the key check last, so that it moves
+    /// to the new key only once everything else has.
+    pub const ALL: [SecretField; 8] = [
+        Self::CustomerSecret,
+        Self::AppSecret,
+        Self::PreviousAppSecret,
+        Self::ExotelApiKey,
+        Self::ExotelApiToken,
+        Self::SipPassword,
+        Self::PassthruKey,
+        Self::KeyCheck,
+    ];
+
+    /// Where the field is stored, as `table.column`; also the context it is sealed under.
+    pub fn label(self) -> &'static str {
         match self {
             Self::CustomerSecret => "customers.secret",
             Self::AppSecret => "apps.secret",
@@ -121,6 +152,7 @@ impl SecretField {
             Self::ExotelApiToken => "apps.exotel_api_token",
             Self::SipPassword => "user_mappings.sip_password",
             Self::PassthruKey => "apps.passthru_key",
+            Self::KeyCheck => "key_check.sealed",
         }
     }
 }
@@ -153,12 +185,122 @@ impl From<String> for Sealed {
     }
 }
 
+/// How a sealed value names (or, from before key ids, does not name) the key that sealed it.
+enum SealedForm<'a> {
+    Named { key_id: &'a str, encoded: &'a str },
+    Legacy { encoded: &'a str },
+}
+
+impl Sealed {
+    fn form(&self) -> Result<SealedForm<'_>, CryptoError> {
+        if let Some(rest) = self.0.strip_prefix(SEALED_PREFIX) {
+            let (key_id, encoded) = rest.split_once(':').ok_or(CryptoError::Malformed)?;
+            Ok(SealedForm::Named { key_id, encoded })
+        } else if let Some(encoded) = self.0.strip_prefix(LEGACY_PREFIX) {
+            Ok(SealedForm::Legacy { encoded })
+        } else {
+            Err(CryptoError::Malformed)
+        }
+    }
+
+    /// The id of the key that sealed this value; `None` for a legacy value, which names none.
+    pub fn key_id(&self) -> Option<&str> {
+        match self.form() {
+            Ok(SealedForm::Named { key_id, .. }) => Some(key_id),
+            _ => None,
+        }
+    }
+}
+
+/// The master keys a server holds: `MASTER_KEY`, which seals every new value, and the keys of
+/// `MASTER_KEY_PREVIOUS`, still accepted for reading while `rekey` moves their values over.
+/// A value names its key, so reading one picks that key; only legacy values are tried on each.
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    current: MasterKey,
+    previous: Vec<MasterKey>,
+}
+
+impl Keyring {
+    pub fn new(current: MasterKey, previous: Vec<MasterKey>) -> Self {
+        Self { current, previous }
+    }
+
+    /// The key new values are sealed under.
+    pub fn current(&self) -> &MasterKey {
+        &self.current
+    }
+
+    /// Every key, the current one first.
+    fn keys(&self) -> impl Iterator<Item = &MasterKey> {
+        std::iter::once(&self.current).chain(&self.previous)
+    }
+
+    /// Whether `sealed` is already under the current key (nothing for `rekey` to do).
+    pub fn is_current(&self, sealed: &Sealed) -> bool {
+        sealed.key_id() == Some(self.current.id().as_str())
+    }
+
+    /// Seals `plaintext` as the `field` of the row `row_id`, under the current key.
+    pub fn seal_field(&self, field: SecretField, row_id: &str, plaintext: &str) -> Sealed {
+        self.current.seal_field(field, row_id, plaintext)
+    }
+
+    /// Opens the `field` of the row `row_id` with the key it names (each key in turn for a legacy value).
+    /// A value no key opens is an error naming the field and the row, for the log line of the 500.
+    pub fn open_field(&self, field: SecretField, row_id: &str, sealed: &Sealed) -> Result<String, CryptoError> {
+        self.open_with_named_key(field, row_id, sealed).map_err(|reason| CryptoError::Unopenable {
+            field: field.label(),
+            row: row_id.to_string(),
+            reason: Box::new(reason),
+        })
+    }
+
+    fn open_with_named_key(&self, field: SecretField, row_id: &str, sealed: &Sealed) -> Result<String, CryptoError> {
+        match sealed.form()? {
+            SealedForm::Named { key_id, .. } => {
+                let key = self.keys().find(|key| key.id() == key_id);
+                key.ok_or_else(|| CryptoError::UnknownKey(key_id.to_string()))?.open_field(field, row_id, sealed)
+            }
+            SealedForm::Legacy { .. } => {
+                let mut keys = self.keys();
+                let first = keys.next().expect("a keyring holds its current key").open_field(field, row_id, sealed);
+                keys.fold(first, |opened, key| opened.or_else(|_| key.open_field(field, row_id, sealed)))
+            }
+        }
+    }
+
+    /// Signs with the current key ([`MasterKey::sign_hex`]).
+    pub fn sign_hex(&self, purpose: &str, message: &str) -> String {
+        self.current.sign_hex(purpose, message)
+    }
+
+    /// Accepts a signature made by any key of the ring, so that URLs signed before a rotation still work.
+    pub fn verify_hex(&self, purpose: &str, message: &str, signature: &str) -> bool {
+        self.keys().any(|key| key.verify_hex(purpose, message, signature))
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
     #[error("sealed value is malformed")]
     Malformed,
     #[error("sealed value does not open with this master key (was MASTER_KEY changed?)")]
     WrongKey,
+    #[error("sealed value names the master key {0}, which is neither MASTER_KEY nor in MASTER_KEY_PREVIOUS")]
+    UnknownKey(String),
+    #[error("{field} of {row}: {reason}")]
+    Unopenable { field: &'static str, row: String, reason: Box<CryptoError> },
+}
+
+impl CryptoError {
+    /// What went wrong, without the field and row an [`CryptoError::Unopenable`] adds.
+    pub fn reason(&self) -> &CryptoError {
+        match self {
+            Self::Unopenable { reason, .. } => reason,
+            other => other,
+        }
+    }
 }
 
 /// Compares two secrets without leaking, through timing, where they differ.
@@ -209,8 +351,89 @@ mod tests {
         assert!(!sealed.0.contains("s3cret"));
         assert_eq!(key.open(&sealed, "apps.secret:1").unwrap(), "s3cret");
         assert_eq!(key.open(&sealed, "apps.secret:2"), Err(CryptoError::WrongKey));
-        assert_eq!(MasterKey::generate().open(&sealed, "apps.secret:1"), Err(CryptoError::WrongKey));
+        assert_eq!(MasterKey::generate().open(&sealed, "apps.secret:1"), Err(CryptoError::UnknownKey(key.id())));
         assert_ne!(key.seal("s3cret", "x").0, key.seal("s3cret", "x").0, "a fresh nonce each time");
+    }
+
+    #[test]
+    fn a_sealed_value_names_its_key_and_opens_with_the_ring_that_holds_it() {
+        let old = MasterKey::generate();
+        let new = MasterKey::generate();
+        let sealed = old.seal_field(SecretField::AppSecret, "app1", "s3cret");
+        assert_eq!(sealed.key_id(), Some(old.id().as_str()));
+        assert_eq!(sealed.0.split(':').nth(1), Some(old.id().as_str()), "v2:<key id>:<ciphertext>");
+
+        let rotating = Keyring::new(new.clone(), vec![old.clone()]);
+        assert_eq!(rotating.open_field(SecretField::AppSecret, "app1", &sealed).unwrap(), "s3cret");
+        assert!(!rotating.is_current(&sealed));
+        let resealed = rotating.seal_field(SecretField::AppSecret, "app1", "s3cret");
+        assert!(rotating.is_current(&resealed));
+
+        let new_only = Keyring::new(new.clone(), vec![]);
+        let unknown = new_only.open_field(SecretField::AppSecret, "app1", &sealed).unwrap_err();
+        assert_eq!(
+            unknown.reason(),
+            &CryptoError::UnknownKey(old.id()),
+            "a value names its key: no trial of the others"
+        );
+        assert_eq!(
+            unknown.to_string(),
+            format!("apps.secret of app1: sealed value names the master key {}, which is neither MASTER_KEY nor in MASTER_KEY_PREVIOUS", old.id())
+        );
+        let moved = new_only.open_field(SecretField::AppSecret, "app2", &resealed).unwrap_err();
+        assert_eq!(moved.reason(), &CryptoError::WrongKey);
+    }
+
+    #[test]
+    fn legacy_values_without_a_key_id_open_with_whichever_key_sealed_them() {
+        let old = MasterKey::generate();
+        let new = MasterKey::generate();
+        // The v1 form: "v1:" + base64(nonce ‖ ciphertext), as databases written before key ids hold.
+        let named = old.seal_field(SecretField::CustomerSecret, "c1", "legacy");
+        let legacy = Sealed(format!("v1:{}", named.0.rsplit(':').next().unwrap()));
+        assert_eq!(legacy.key_id(), None);
+        assert_eq!(
+            Keyring::new(new.clone(), vec![old.clone()])
+                .open_field(SecretField::CustomerSecret, "c1", &legacy)
+                .unwrap(),
+            "legacy"
+        );
+        assert_eq!(
+            Keyring::new(old.clone(), vec![]).open_field(SecretField::CustomerSecret, "c1", &legacy).unwrap(),
+            "legacy"
+        );
+        let wrong = Keyring::new(new, vec![]).open_field(SecretField::CustomerSecret, "c1", &legacy).unwrap_err();
+        assert_eq!(wrong.reason(), &CryptoError::WrongKey);
+        assert_eq!(old.open(&Sealed("v3:whatever".into()), "c"), Err(CryptoError::Malformed));
+    }
+
+    #[test]
+    fn signatures_of_any_key_in_the_ring_verify_and_new_ones_use_the_current_key() {
+        let old = MasterKey::generate();
+        let new = MasterKey::generate();
+        let ring = Keyring::new(new.clone(), vec![old.clone()]);
+        assert!(ring.verify_hex("callback", "m", &old.sign_hex("callback", "m")));
+        assert_eq!(ring.sign_hex("callback", "m"), new.sign_hex("callback", "m"));
+        assert!(!Keyring::new(new, vec![]).verify_hex("callback", "m", &old.sign_hex("callback", "m")));
+    }
+
+    #[test]
+    fn a_v1_value_sealed_before_key_ids_existed_still_opens() {
+        // Made outside this code (Python's `cryptography`): AES-256-GCM under HMAC-SHA256(key, "at-rest"),
+        // nonce 00..0b, AAD "customers.secret:c1" — the form every database written before key ids holds.
+        let legacy = Sealed("v1:AAECAwQFBgcICQoLOk5VQTHgryqyG+nkDvTw+Dp1bHICNz5h6s2xGBg=".into());
+        let ring = Keyring::new(MasterKey::generate(), vec![MasterKey::from_bytes([7; 32])]);
+        assert_eq!(ring.open_field(SecretField::CustomerSecret, "c1", &legacy).unwrap(), "legacy secret");
+        assert_eq!(MasterKey::from_bytes([7; 32]).id(), "4980c225bd87eabd", "HMAC-SHA256(key, \"key-id\")[..8]");
+    }
+
+    #[test]
+    fn key_ids_differ_between_keys_and_stay_the_same_for_one_key() {
+        let key = MasterKey::from_bytes([7; 32]);
+        assert_eq!(key.id(), MasterKey::from_bytes([7; 32]).id());
+        assert_ne!(key.id(), MasterKey::from_bytes([8; 32]).id());
+        assert_eq!(key.id().len(), 16);
+        assert!(!key.id().contains(&key.to_base64()));
     }
 
     #[test]

@@ -39,6 +39,7 @@ async fn main() -> std::process::ExitCode {
         Command::Customer { command } => cli::customer(&config, command).await,
         Command::App { command } => cli::app(&config, command).await,
         Command::Health { output } => cli::health(&config, output).await,
+        Command::Rekey { output } => cli::rekey(&config, output).await,
         Command::Openapi => unreachable!("handled before the configuration is loaded"),
     };
     match result {

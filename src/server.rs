@@ -185,6 +185,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Store::connect(config.database_url.expose(), config.database_max_connections, config.database_acquire_timeout)
             .await?;
     store.migrate().await?;
+    crate::services::master_key::check(&store, &config.keyring).await?;
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .map_err(|e| anyhow::anyhow!("LISTEN_ADDR: cannot listen on {}: {e}", config.listen_addr))?;

@@ -109,6 +109,25 @@ async fn json_logs_trace_each_request_and_never_show_secrets_or_numbers() {
         })
         .expect("the passthru logs the event it recorded");
     assert_eq!(recorded["span"]["app_id"], entity.id.as_str(), "the event's line names its app: {recorded}");
+
+    // A stored secret no configured key opens (sealed under a key since dropped) is a 500 whose log
+    // line names what it belongs to, and nothing of the key.
+    let stranger = integrations_core::crypto::MasterKey::from_bytes([42; 32]);
+    let orphan = stranger.seal_field(integrations_core::crypto::SecretField::AppSecret, &entity.id, &entity.secret);
+    app.raw_execute(&format!("UPDATE apps SET secret = '{}' WHERE id = '{}'", orphan.0, entity.id)).await;
+    let refused = app.token_response(&entity.id, &entity.secret, "app").await;
+    assert_eq!(refused.status, axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let request_id = refused.body["RequestId"].as_str().unwrap().to_string();
+    let lines = captured.lines();
+    let failed = lines
+        .iter()
+        .find(|l| l["span"]["request_id"] == request_id.as_str() && l["level"] == "ERROR")
+        .expect("the 500 is logged under its RequestId");
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains(&format!("apps.secret of {}", entity.id)), "{failed}");
+    assert!(error.contains(&format!("names the master key {}", stranger.id())), "{failed}");
+    let everything: String = lines.iter().map(Value::to_string).collect();
+    assert!(!everything.contains(&entity.secret), "a secret reached the logs");
 }
 
 /// Requires the app's passthru key and sends passthrus with it (query, form body), with a wrong one

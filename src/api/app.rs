@@ -155,7 +155,7 @@ pub async fn create(
     let domain = ExotelDomain::parse(&non_empty("ExotelDomain", request.exotel_domain, 32)?)?;
     let is_active = required_bool("IsActive", request.is_active)?;
 
-    let key = &state.config.master_key;
+    let key = &state.config.keyring;
     let id = Uuid::new_v4().to_string();
     let secret = Uuid::new_v4().to_string();
     let now = now_ms();
@@ -293,7 +293,7 @@ pub async fn update(
 ) -> Result<Success<AppBody>> {
     refuse_unchangeable(&fields)?;
     let request: UpdateApp = parse_json_value(serde_json::Value::Object(fields), "")?;
-    let key = &state.config.master_key;
+    let key = &state.config.keyring;
     let update = AppUpdate {
         name: request.app_name.map(|v| non_empty("AppName", Some(v), 200)).transpose()?,
         exotel_api_key: request

@@ -256,8 +256,8 @@ pub async fn outbound(
     let call_ref = Uuid::new_v4().simple().to_string();
     // This server's own status-callback route, as Exotel reaches it.
     let endpoint = format!("{}{BASE_PATH}/call/status_callback", state.config.public_base_url);
-    let status_callback_url = status_callback_url(&state.config.master_key, &endpoint, &app.id, &call_ref);
-    let upstream = state.exotel.for_app(&app, &state.config.master_key)?;
+    let status_callback_url = status_callback_url(&state.config.keyring, &endpoint, &app.id, &call_ref);
+    let upstream = state.exotel.for_app(&app, &state.config.keyring)?;
     let call = NewCall {
         from: user.sip_id.clone(),
         to: to.clone(),
@@ -336,7 +336,7 @@ pub async fn status_callback(
     let (Some(call_ref), Some(sig)) = (query.call_ref, query.sig) else {
         return Err(ApiError::unauthorized("status callback URL is not signed: use the URL this server gave Exotel"));
     };
-    if !status_callback_signed(&state.config.master_key, &app_id, &call_ref, &sig) {
+    if !status_callback_signed(&state.config.keyring, &app_id, &call_ref, &sig) {
         return Err(ApiError::unauthorized("status callback signature is not valid"));
     }
     within_storage_bound(state.config.database_acquire_timeout, async {

@@ -8,7 +8,7 @@ use super::auth::{AdminAuth, CustomerAuth};
 use super::openapi::examples;
 use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
 use super::JsonBody;
-use crate::crypto::MasterKey;
+use crate::crypto::Keyring;
 use crate::domain::time::display;
 use crate::envelope::{ApiError, Result, Success};
 use crate::services::customers;
@@ -72,7 +72,7 @@ envelopes! {
 }
 
 /// Opens a stored customer's secret for display.
-pub fn customer_body(key: &MasterKey, row: &CustomerRow, offset: chrono::FixedOffset) -> Result<CustomerBody> {
+pub fn customer_body(key: &Keyring, row: &CustomerRow, offset: chrono::FixedOffset) -> Result<CustomerBody> {
     Ok(CustomerBody::new(row, customers::secret(key, row)?, offset))
 }
 
@@ -97,8 +97,7 @@ pub async fn create(
     _admin: AdminAuth,
     JsonBody(request): JsonBody<CreateCustomer>,
 ) -> Result<Success<CustomerBody>> {
-    let (row, secret) =
-        customers::register(&state.store, &state.config.master_key, request.name, request.email).await?;
+    let (row, secret) = customers::register(&state.store, &state.config.keyring, request.name, request.email).await?;
     Ok(Success(CustomerBody::new(&row, secret, state.config.display_offset)))
 }
 
@@ -116,7 +115,7 @@ pub async fn create(
     )
 )]
 pub async fn get(State(state): State<AppState>, CustomerAuth(customer): CustomerAuth) -> Result<Success<CustomerBody>> {
-    Ok(Success(customer_body(&state.config.master_key, &customer, state.config.display_offset)?))
+    Ok(Success(customer_body(&state.config.keyring, &customer, state.config.display_offset)?))
 }
 
 /// Delete the customer

@@ -79,7 +79,7 @@ pub async fn update(
     let user_id = non_empty("UserId", request.user_id, 128)?;
     let device = request.device_name.as_deref().map(|name| DeviceKind::parse("DeviceName", name)).transpose()?;
     let user = find_user(&state.store, &app, &user_id).await?;
-    let upstream = state.exotel.for_app(&app, &state.config.master_key)?;
+    let upstream = state.exotel.for_app(&app, &state.config.keyring)?;
     let refused = |e| ApiError::upstream(e, Some("Exotel did not switch the device"));
 
     let active_device_id = match (request.device_status, device) {

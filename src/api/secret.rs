@@ -124,7 +124,7 @@ pub async fn rotate_app(
 ) -> Result<Success<RotatedAppSecretBody>> {
     let grace_hours = grace_hours(request.grace_hours)?;
     let revoke_tokens = request.revoke_tokens.unwrap_or(false);
-    let key = &state.config.master_key;
+    let key = &state.config.keyring;
     let secret = Uuid::new_v4().to_string();
     for _ in 0..ROTATION_TRIES {
         let current =
@@ -187,7 +187,7 @@ pub async fn rotate_customer(
 ) -> Result<Success<RotatedCustomerSecretBody>> {
     let revoke_tokens = request.revoke_tokens.unwrap_or(false);
     let secret = Uuid::new_v4().to_string();
-    let sealed = state.config.master_key.seal_field(SecretField::CustomerSecret, &customer.id, &secret);
+    let sealed = state.config.keyring.seal_field(SecretField::CustomerSecret, &customer.id, &secret);
     if !state.store.rotate_customer_secret(&customer.id, &sealed, revoke_tokens, now_ms()).await? {
         return Err(ApiError::not_found("customer not found"));
     }

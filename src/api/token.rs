@@ -96,7 +96,7 @@ pub async fn create(
     };
     let verified = match owner {
         Some((customer_id, app_id, sealed, field)) => {
-            let stored = state.config.master_key.open_field(field, &id, &sealed)?;
+            let stored = state.config.keyring.open_field(field, &id, &sealed)?;
             constant_time_eq(&stored, &secret).then_some((customer_id, app_id))
         }
         None => {

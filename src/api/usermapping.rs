@@ -119,7 +119,7 @@ impl MappingBody {
         let sip_secret = if row.sip_password.0.is_empty() {
             String::new()
         } else {
-            let password = config.master_key.open_field(
+            let password = config.keyring.open_field(
                 SecretField::SipPassword,
                 &sip_row_id(&row.app_id, &row.app_user_id),
                 &row.sip_password,
@@ -252,7 +252,7 @@ pub async fn create(
         return Err(ApiError::conflict(format!("AppUserId {taken:?} is already mapped in this app")));
     }
 
-    let key = &state.config.master_key;
+    let key = &state.config.keyring;
     let upstream = state.exotel.for_app(&app, key)?;
     let now = now_ms();
     let mut rows = Vec::with_capacity(users.len());

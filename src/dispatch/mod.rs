@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::crypto::MasterKey;
+use crate::crypto::Keyring;
 use crate::domain::call::DeliveryStatus;
 use crate::domain::time::now_ms;
 use crate::store::{AttemptRecord, DeliveryRow, Store};
@@ -45,7 +45,7 @@ const ROOM_CLAIM_EVERY: Duration = Duration::from_millis(100);
 
 pub struct Dispatcher {
     store: Store,
-    key: MasterKey,
+    key: Keyring,
     sender: Sender,
     policy: RetryPolicy,
     outbox: Arc<Shared>,
@@ -62,7 +62,7 @@ impl Dispatcher {
         let OutboxConsumer { shared, intake } = outbox;
         shared.attach();
         Arc::new(Self {
-            key: config.master_key.clone(),
+            key: config.keyring.clone(),
             sender: Sender::new(config.webhook_timeout, config.webhook_allow_private),
             policy: RetryPolicy { schedule: config.webhook_retry_schedule.clone() },
             intake: Mutex::new(Some(intake)),

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::crypto::{CryptoError, MasterKey, SecretField};
+use crate::crypto::{CryptoError, Keyring, SecretField};
 use crate::store::SigningSecrets;
 
 /// How many apps the cache holds before it starts over.
@@ -27,7 +27,7 @@ pub struct SigningKeys {
 
 impl SigningKeys {
     /// Opens the stored secrets of `app_id` (the previous one only while its grace lasts at `now`).
-    pub fn open(key: &MasterKey, app_id: &str, stored: &SigningSecrets, now: i64) -> Result<Self, CryptoError> {
+    pub fn open(key: &Keyring, app_id: &str, stored: &SigningSecrets, now: i64) -> Result<Self, CryptoError> {
         let current = key.open_field(SecretField::AppSecret, app_id, &stored.secret)?.into();
         let previous = match stored.previous_at(now) {
             Some((sealed, until)) => {

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::crypto::MasterKey;
+use crate::crypto::Keyring;
 use crate::domain::call::{call_sid, InboundType};
 use crate::domain::FieldError;
 
@@ -158,13 +158,13 @@ fn status_callback_message(app_id: &str, call_ref: &str) -> String {
 
 /// The URL Exotel POSTs an outbound call's events to: `endpoint` (this server's status-callback
 /// route) for the app, signed so that only Exotel (who was given it) can use it.
-pub fn status_callback_url(key: &MasterKey, endpoint: &str, app_id: &str, call_ref: &str) -> String {
+pub fn status_callback_url(key: &Keyring, endpoint: &str, app_id: &str, call_ref: &str) -> String {
     let signature = key.sign_hex(STATUS_CALLBACK_PURPOSE, &status_callback_message(app_id, call_ref));
     format!("{endpoint}/{app_id}?ref={call_ref}&sig={signature}")
 }
 
 /// Whether `signature` is the one [`status_callback_url`] gave for this app and call reference.
-pub fn status_callback_signed(key: &MasterKey, app_id: &str, call_ref: &str, signature: &str) -> bool {
+pub fn status_callback_signed(key: &Keyring, app_id: &str, call_ref: &str, signature: &str) -> bool {
     key.verify_hex(STATUS_CALLBACK_PURPOSE, &status_callback_message(app_id, call_ref), signature)
 }
 
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn a_status_callback_url_is_signed_for_its_app_and_call() {
-        let key = MasterKey::from_bytes([7; 32]);
+        let key = Keyring::new(crate::crypto::MasterKey::from_bytes([7; 32]), vec![]);
         let url = status_callback_url(&key, "https://ic.example/v2/integrations/call/status_callback", "app1", "ref1");
         let signature = url.rsplit_once("sig=").unwrap().1;
         assert!(url.starts_with("https://ic.example/v2/integrations/call/status_callback/app1?ref=ref1&sig="));

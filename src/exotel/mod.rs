@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use crate::config::Config;
-use crate::crypto::{CryptoError, MasterKey, SecretField};
+use crate::crypto::{CryptoError, Keyring, SecretField};
 use crate::domain::ExotelDomain;
 use crate::store::AppRow;
 
@@ -143,7 +143,7 @@ impl Exotel {
     }
 
     /// The upstream an app talks to: Exotel's CCM API in its region, or the sandbox.
-    pub fn for_app(&self, app: &AppRow, key: &MasterKey) -> Result<Upstream<'_>, CryptoError> {
+    pub fn for_app(&self, app: &AppRow, key: &Keyring) -> Result<Upstream<'_>, CryptoError> {
         let base_url = match app.exotel_domain {
             ExotelDomain::Sandbox => return Ok(Upstream::Sandbox(&self.sandbox, app.exotel_account_sid.clone())),
             ExotelDomain::Mumbai => &self.mumbai_url,

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::crypto::{CryptoError, MasterKey, SecretField};
+use crate::crypto::{CryptoError, Keyring, SecretField};
 use crate::domain::time::now_ms;
 use crate::domain::{non_empty, Email};
 use crate::envelope::Result;
@@ -11,7 +11,7 @@ use crate::store::{CustomerRow, Store};
 /// Registers a customer with a fresh random secret; returns the row and the secret in clear.
 pub async fn register(
     store: &Store,
-    key: &MasterKey,
+    key: &Keyring,
     name: Option<String>,
     email: Option<String>,
 ) -> Result<(CustomerRow, String)> {
@@ -34,6 +34,6 @@ pub async fn register(
 }
 
 /// A stored customer's secret, in clear.
-pub fn secret(key: &MasterKey, row: &CustomerRow) -> Result<String, CryptoError> {
+pub fn secret(key: &Keyring, row: &CustomerRow) -> Result<String, CryptoError> {
     key.open_field(SecretField::CustomerSecret, &row.id, &row.secret)
 }

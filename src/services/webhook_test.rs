@@ -8,7 +8,7 @@ use chrono::FixedOffset;
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::crypto::MasterKey;
+use crate::crypto::Keyring;
 use crate::dispatch::schedule::AttemptResult;
 use crate::dispatch::secrets::SigningKeys;
 use crate::dispatch::sender::{Outgoing, Sender};
@@ -29,7 +29,7 @@ const SAMPLE_TALK_SECONDS: i64 = 42;
 #[derive(Clone)]
 pub struct WebhookTester {
     store: Store,
-    key: MasterKey,
+    key: Keyring,
     /// Built as the dispatcher builds its own: the same timeout and SSRF guard.
     sender: Sender,
     display_offset: FixedOffset,
@@ -50,7 +50,7 @@ impl WebhookTester {
     pub fn new(store: Store, config: &Config) -> Self {
         Self {
             store,
-            key: config.master_key.clone(),
+            key: config.keyring.clone(),
             sender: Sender::new(config.webhook_timeout, config.webhook_allow_private),
             display_offset: config.display_offset,
         }

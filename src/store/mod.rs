@@ -64,6 +64,7 @@ mod calls;
 mod checkpoint;
 mod operator;
 mod pages;
+mod sealed;
 mod settings;
 mod tokens;
 mod usermappings;
@@ -78,6 +79,7 @@ pub use calls::{
 pub use customers::CustomerRow;
 pub use deliveries::{AppRoom, AttemptRecord, AttemptRow, DeliveryFilter, DeliveryRow, RecoverWindow, SentDelivery};
 pub use operator::{FailingApp, ListedCustomer};
+pub use sealed::{Reseal, SealedRowKey, SealedValue, KEY_CHECK_ROW};
 pub use settings::SettingRow;
 pub use tokens::TokenOwner;
 pub use usermappings::UserMappingRow;

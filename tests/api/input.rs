@@ -38,7 +38,7 @@ fn case(method: Method, path: String, token: Option<&str>, field: &'static str, 
 
 /// The path of a status callback signed as this server signs the URLs it hands Exotel.
 fn signed_status_callback(app: &TestApp, entity: &TestAppEntity) -> String {
-    let sig = app.state.config.master_key.sign_hex("status-callback", &format!("{}:ref1", entity.id));
+    let sig = app.state.config.keyring.sign_hex("status-callback", &format!("{}:ref1", entity.id));
     format!("/v2/integrations/call/status_callback/{}?ref=ref1&sig={sig}", entity.id)
 }
 

@@ -17,6 +17,7 @@ mod envelope;
 mod exotel_ccm;
 mod guard;
 mod input;
+mod master_key;
 mod metrics;
 mod migrations;
 mod openapi;
