@@ -37,7 +37,7 @@ fn passthru_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(Passt
     }
     let (keys, pairs): (Vec<_>, Vec<_>) =
         pairs.into_iter().partition(|(name, _)| name.eq_ignore_ascii_case(passthru::KEY_PARAMETER));
-    let key = keys.into_iter().map(|(_, value)| value).filter(|value| !value.is_empty()).next_back();
+    let key = keys.into_iter().map(|(_, value)| value).rfind(|value| !value.is_empty());
     Ok((PassthruParams::new(pairs), key))
 }
 
