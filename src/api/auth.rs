@@ -116,23 +116,23 @@ pub(crate) fn wrong_kind(wanted: &str) -> ApiError {
     ))
 }
 
-/// Proof that the operator's admin token was presented.
+/// Proof that the operator's admin token was presented to `POST /customer`: checked, and its
+/// failures throttled, as [`OperatorAuth`]'s are (one throttle: guessing here is guessing there),
+/// with the answers `POST /customer` has always given.
 pub struct AdminAuth;
 
 impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(admin) = &state.config.admin_token else {
-            return Err(ApiError::unauthorized(
+        match check_admin_token(parts, state).await {
+            Ok(()) => Ok(Self),
+            Err(AdminRefusal::Throttled(error)) => Err(error),
+            Err(AdminRefusal::Unconfigured) => Err(ApiError::unauthorized(
                 "creating customers over HTTP is disabled: set ADMIN_TOKEN, or use `integrations-core customer create`",
-            ));
-        };
-        let token = token_from_headers(&parts.headers).ok_or_else(|| ApiError::unauthorized(MISSING_TOKEN))?;
-        if constant_time_eq(token, admin.expose()) {
-            Ok(Self)
-        } else {
-            Err(ApiError::unauthorized("Authorization is not the admin token"))
+            )),
+            Err(AdminRefusal::Missing) => Err(ApiError::unauthorized(MISSING_TOKEN)),
+            Err(AdminRefusal::Wrong) => Err(ApiError::unauthorized("Authorization is not the admin token")),
         }
     }
 }
@@ -154,31 +154,58 @@ impl FromRequestParts<AppState> for OperatorAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Ok(ClientAddr(client)) = ClientAddr::from_request_parts(parts, state).await;
-        let address = client.map(|ip| ip.to_string()).unwrap_or_default();
-        if let Some(wait) = state.admin_failures.refused(&address) {
-            tracing::warn!("admin request refused: too many failed attempts from this address");
-            return Err(ApiError::TooManyRequests { retry_after_secs: wait.as_secs() + 1 });
-        }
-        let Some(token) = token_from_headers(&parts.headers) else {
-            return Err(ApiError::unauthorized(NOT_ADMIN));
-        };
-        let verified = match &state.config.admin_token {
-            Some(admin) => constant_time_eq(token, admin.expose()),
-            None => {
-                // Compare anyway: an unconfigured server answers as slowly as a configured one.
-                let _ = constant_time_eq(token, "00000000-0000-0000-0000-000000000000");
-                false
+        match check_admin_token(parts, state).await {
+            Ok(()) => Ok(Self),
+            Err(AdminRefusal::Throttled(error)) => Err(error),
+            Err(AdminRefusal::Unconfigured | AdminRefusal::Missing | AdminRefusal::Wrong) => {
+                Err(ApiError::unauthorized(NOT_ADMIN))
             }
-        };
-        if verified {
-            return Ok(Self);
         }
-        let beyond_limit = state.admin_failures.record_failure(&address, ADMIN_THROTTLE_ID);
-        let delay = slow_down(beyond_limit, state.config.token_failure_max_delay);
-        tracing::info!(delay_ms = delay.as_millis() as u64, "admin request with a wrong token");
-        tokio::time::sleep(delay).await;
-        Err(ApiError::unauthorized(NOT_ADMIN))
+    }
+}
+
+/// Why an admin token was not accepted.
+enum AdminRefusal {
+    /// This address has failed too often: the 429 to answer.
+    Throttled(ApiError),
+    /// No `ADMIN_TOKEN` is configured (a token was presented and compared anyway).
+    Unconfigured,
+    Missing,
+    /// Counted as a failure, and answered after the throttle's delay.
+    Wrong,
+}
+
+async fn check_admin_token(parts: &mut Parts, state: &AppState) -> Result<(), AdminRefusal> {
+    let Ok(ClientAddr(client)) = ClientAddr::from_request_parts(parts, state).await;
+    let address = client.map(|ip| ip.to_string()).unwrap_or_default();
+    if let Some(wait) = state.admin_failures.refused(&address) {
+        tracing::warn!("admin request refused: too many failed attempts from this address");
+        return Err(AdminRefusal::Throttled(ApiError::TooManyRequests { retry_after_secs: wait.as_secs() + 1 }));
+    }
+    let Some(token) = token_from_headers(&parts.headers) else {
+        return Err(match state.config.admin_token {
+            Some(_) => AdminRefusal::Missing,
+            None => AdminRefusal::Unconfigured,
+        });
+    };
+    let verified = match &state.config.admin_token {
+        Some(admin) => constant_time_eq(token, admin.expose()),
+        None => {
+            // Compare anyway: an unconfigured server answers as slowly as a configured one.
+            let _ = constant_time_eq(token, "00000000-0000-0000-0000-000000000000");
+            false
+        }
+    };
+    if verified {
+        return Ok(());
+    }
+    let beyond_limit = state.admin_failures.record_failure(&address, ADMIN_THROTTLE_ID);
+    let delay = slow_down(beyond_limit, state.config.token_failure_max_delay);
+    tracing::info!(delay_ms = delay.as_millis() as u64, "admin request with a wrong token");
+    tokio::time::sleep(delay).await;
+    match state.config.admin_token {
+        Some(_) => Err(AdminRefusal::Wrong),
+        None => Err(AdminRefusal::Unconfigured),
     }
 }
 

@@ -90,6 +90,8 @@ pub fn customer_body(key: &Keyring, row: &CustomerRow, offset: chrono::FixedOffs
     responses(
         (status = 200, description = "Customer created, secret included.", body = CustomerEnvelope),
         (status = 400, description = "Malformed JSON, or `CustomerName` or `Email` missing or invalid.", body = ErrorEnvelope),
+        (status = 429, description = "Too many failed admin-token attempts from this client address (one throttle with the operator API).", body = ErrorEnvelope,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again."))),
     )
 )]
 pub async fn create(

@@ -13,7 +13,7 @@ const PAGE: usize = 200;
 pub enum MasterKeyError {
     #[error(
         "MASTER_KEY does not open this database's secrets ({0}). Set MASTER_KEY to the key they were sealed \
-         under (or, while rotating, put that key in MASTER_KEY_PREVIOUS); nothing was served"
+         under (or, while rotating, put that key in MASTER_KEY_PREVIOUS)"
     )]
     NoKeyOpens(CryptoError),
     #[error(

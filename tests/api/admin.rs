@@ -224,6 +224,23 @@ async fn wrong_admin_tokens_from_one_address_are_throttled_like_token_requests_b
 }
 
 #[tokio::test]
+async fn guessing_the_admin_token_through_post_customer_shares_the_operator_apis_throttle() {
+    let app = TestApp::with_env(&[("TOKEN_FAILURE_LIMIT", "3")]).await;
+    let customer = json!({"CustomerName": "Acme", "Email": "ops@acme.example"});
+    for _ in 0..2 {
+        let wrong = app.post("/v2/integrations/customer", Some("guess"), customer.clone()).await;
+        assert_eq!(wrong.error(StatusCode::UNAUTHORIZED), "Authorization is not the admin token");
+    }
+    app.get(HEALTH, Some("guess")).await.error(StatusCode::UNAUTHORIZED);
+    // Three failures from this address, counted on either route: both now refuse it, even the right token.
+    let refused = app.post("/v2/integrations/customer", Some(ADMIN_TOKEN), customer.clone()).await;
+    refused.error(StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers.get("retry-after").is_some());
+    app.get(HEALTH, Some(ADMIN_TOKEN)).await.error(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.raw_count("SELECT COUNT(*) FROM customers").await, 0, "nothing was created");
+}
+
+#[tokio::test]
 async fn health_names_the_apps_whose_webhooks_went_dead_and_stay_dead() {
     let WebhookTest { app, receiver, entity, dispatcher: _dispatcher } =
         WebhookTest::start(&[], &[("missedCall", "/missed")]).await;

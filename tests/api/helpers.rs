@@ -711,6 +711,29 @@ impl ProcessDatabase {
         Self { url, _dir: dir }
     }
 
+    /// The binary on this database, with nothing else of the test's environment: `PATH`,
+    /// `DATABASE_URL` and `RUST_LOG=warn` (the caller adds its keys).
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_integrations-core"));
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &self.url)
+            .env("RUST_LOG", "warn");
+        command
+    }
+
+    /// Runs `sql` on this database behind the binary's back.
+    pub async fn execute(&self, sql: &str) {
+        #[cfg(not(feature = "pg-tests"))]
+        let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
+        #[cfg(feature = "pg-tests")]
+        let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+    }
+
     /// Removes a Postgres test database once its servers are gone (SQLite files go with the folder).
     pub async fn drop(self) {
         #[cfg(feature = "pg-tests")]

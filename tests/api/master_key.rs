@@ -114,14 +114,8 @@ impl Db {
     }
 
     fn command(&self, args: &[&str], keys: &[(&str, &str)]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_integrations-core"));
-        command
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &self.db.url)
-            .env("LISTEN_ADDR", "127.0.0.1:0")
-            .env("RUST_LOG", "warn");
+        let mut command = self.db.command(args);
+        command.env("LISTEN_ADDR", "127.0.0.1:0");
         for (name, value) in keys {
             command.env(name, value);
         }
@@ -148,9 +142,7 @@ impl Db {
     }
 
     async fn execute(&self, sql: &str) {
-        let pool = self.pool().await;
-        sqlx::query(sql).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-        pool.close().await;
+        self.db.execute(sql).await;
     }
 
     async fn count(&self, sql: &str) -> i64 {

@@ -18,7 +18,7 @@ use crate::receiver::Receiver;
 /// the status codes it can answer. "4XX" stands for Exotel's own 4xx passed through.
 const ROUTES: &[(&str, &str, &[&str])] = &[
     ("POST", "/v2/integrations/token", &["200", "400", "401", "413", "429", "500", "503"]),
-    ("POST", "/v2/integrations/customer", &["200", "400", "401", "413", "500", "503"]),
+    ("POST", "/v2/integrations/customer", &["200", "400", "401", "413", "429", "500", "503"]),
     ("GET", "/v2/integrations/customer", &["200", "401", "500", "503"]),
     ("DELETE", "/v2/integrations/customer", &["200", "401", "404", "500", "503"]),
     ("POST", "/v2/integrations/app", &["200", "400", "401", "413", "500", "503"]),

@@ -23,23 +23,12 @@ impl CliDatabase {
     }
 
     async fn execute(&self, sql: &str) {
-        #[cfg(not(feature = "pg-tests"))]
-        let pool = sqlx::SqlitePool::connect(&self.db.url).await.unwrap();
-        #[cfg(feature = "pg-tests")]
-        let pool = sqlx::PgPool::connect(&self.db.url).await.unwrap();
-        sqlx::query(sql).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-        pool.close().await;
+        self.db.execute(sql).await;
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_integrations-core"));
-        command
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &self.db.url)
-            .env("MASTER_KEY", MASTER_KEY)
-            .env("RUST_LOG", "warn");
+        let mut command = self.db.command(args);
+        command.env("MASTER_KEY", MASTER_KEY);
         command
     }
 
