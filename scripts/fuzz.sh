@@ -15,8 +15,9 @@
 # The server is seeded with a customer, a sandbox app, a user, popup and callback settings, one outbound
 # call and one inbound popup; each operation gets the token its security scheme names (schemathesis's
 # [auth.openapi] config). The run has four passes so that fuzzing cannot wreck its own fixture
-# half-way: (1) every operation except the six below; (2) PUT /app, PUT /admin/apps/{app_id} (it may switch the
-# seeded app off) and DELETE /users/{app_user_id} (a PUT to a mumbai domain would turn the user and call routes into 502s, the upstream being
+# half-way: (1) every operation except the seven below; (2) PUT /app, PUT /admin/apps/{app_id} (it may switch the
+# seeded app off), PUT /app/passthru (it may require the passthru key, turning the passthru's answers into 401s)
+# and DELETE /users/{app_user_id} (a PUT to a mumbai domain would turn the user and call routes into 502s, the upstream being
 # 127.0.0.1:9; deleting the seeded user turns them into 404s); (3) DELETE /usermapping (it would leave
 # (2) nothing to delete); (4) DELETE /app and DELETE /customer (they kill the tokens everything uses).
 # Nothing is left out: POST /call/status_callback/{app_id} is fuzzed without a valid signature (only the
@@ -173,9 +174,9 @@ pass() {
         "$@") || status=1
 }
 
-FIXTURE_OPS='^(update_app|admin_set_app_active|delete_usermappings|delete_user|delete_app|delete_customer|admin_delete_customer|rotate_app_secret|rotate_customer_secret)$'
+FIXTURE_OPS='^(update_app|update_passthru|admin_set_app_active|delete_usermappings|delete_user|delete_app|delete_customer|admin_delete_customer|rotate_app_secret|rotate_customer_secret)$'
 pass main --exclude-operation-id-regex "$FIXTURE_OPS"
-pass fixture-edits --include-operation-id-regex '^(update_app|admin_set_app_active|delete_user)$'
+pass fixture-edits --include-operation-id-regex '^(update_app|update_passthru|admin_set_app_active|delete_user)$'
 pass delete-users --include-operation-id-regex '^delete_usermappings$'
 pass teardown --include-operation-id-regex '^(delete_app|delete_customer|admin_delete_customer)$'
 ST_CUSTOMER_TOKEN="$ROTATING_CUSTOMER_TOKEN" ST_APP_TOKEN="$ROTATING_APP_TOKEN" \
