@@ -191,3 +191,35 @@ async fn passthru_body(state: &AppState, app: &AppRow, stored: PassthruKeyRow) -
         missed_call: url(InboundType::MissedCall),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(required: bool, key: Option<&str>) -> PassthruKeyRule {
+        PassthruKeyRule { required, key_hash: key.map(sha256_hex) }
+    }
+
+    #[test]
+    fn only_the_right_key_passes_while_required_and_anything_passes_otherwise() {
+        assert!(check_key(&rule(true, Some("k1")), Some("k1")).is_ok());
+        assert!(check_key(&rule(true, Some("k1")), Some("k2")).is_err());
+        assert!(check_key(&rule(true, Some("k1")), None).is_err());
+        assert!(check_key(&rule(false, Some("k1")), None).is_ok());
+        assert!(check_key(&rule(false, Some("k1")), Some("k2")).is_ok());
+    }
+
+    #[test]
+    fn an_app_required_before_it_had_a_key_lets_nothing_in() {
+        let keyless = rule(true, None);
+        for presented in [None, Some(""), Some("anything")] {
+            assert!(check_key(&keyless, presented).is_err(), "{presented:?}");
+        }
+    }
+
+    #[test]
+    fn the_rule_never_prints_the_keys_hash() {
+        let printed = format!("{:?}", rule(true, Some("k1")));
+        assert!(!printed.contains(&sha256_hex("k1")), "{printed}");
+    }
+}
