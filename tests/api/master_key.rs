@@ -297,7 +297,7 @@ async fn a_rekey_killed_mid_way_leaves_every_value_readable_and_a_second_run_fin
     db.ok(&["migrate"], &[("MASTER_KEY", MASTER_KEY)]);
     let customers = db.seed_customers(10_000).await;
     let expected: BTreeMap<String, String> = customers.into_iter().collect();
-    let new_id = key(NEW_KEY).id();
+    let new_id = key(NEW_KEY).id().to_string();
 
     let mut child = db.command(&["rekey"], &rotating).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     // Once its first page is committed, stall its writes behind a lock of ours and kill it there.
