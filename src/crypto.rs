@@ -21,7 +21,11 @@ const NONCE_LEN: usize = 12;
 
 /// The server's 32-byte master key. Never printed.
 #[derive(Clone)]
-pub struct MasterKey([u8; 32]);
+pub struct MasterKey {
+    bytes: [u8; 32],
+    /// [`MasterKey::id`], derived once.
+    id: String,
+}
 
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -33,32 +37,34 @@ impl MasterKey {
     pub fn generate() -> Self {
         let mut key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut key);
-        Self(key)
+        Self::from_bytes(key)
     }
 
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
+        let mut key = Self { bytes, id: String::new() };
+        key.id = hex::encode(&key.derive("key-id")[..8]);
+        key
     }
 
     pub fn from_base64(text: &str) -> Result<Self, String> {
         let bytes = BASE64.decode(text.trim()).map_err(|_| "must be base64 of 32 random bytes".to_string())?;
         let key: [u8; 32] = bytes.try_into().map_err(|_| "must be base64 of exactly 32 bytes".to_string())?;
-        Ok(Self(key))
+        Ok(Self::from_bytes(key))
     }
 
     pub fn to_base64(&self) -> String {
-        BASE64.encode(self.0)
+        BASE64.encode(self.bytes)
     }
 
     /// The key's public name, stored in every value it seals: 16 hex digits derived from the key
     /// (a one-way function of it, so naming it reveals nothing).
-    pub fn id(&self) -> String {
-        hex::encode(&self.derive("key-id")[..8])
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// A key for one purpose, derived so that no two uses ever share key material.
     fn derive(&self, purpose: &str) -> [u8; 32] {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.bytes).expect("HMAC takes any key length");
         mac.update(purpose.as_bytes());
         mac.finalize().into_bytes().into()
     }
@@ -238,7 +244,7 @@ impl Keyring {
 
     /// Whether `sealed` is already under the current key (nothing for `rekey` to do).
     pub fn is_current(&self, sealed: &Sealed) -> bool {
-        sealed.key_id() == Some(self.current.id().as_str())
+        sealed.key_id() == Some(self.current.id())
     }
 
     /// Seals `plaintext` as the `field` of the row `row_id`, under the current key.
@@ -351,7 +357,10 @@ mod tests {
         assert!(!sealed.0.contains("s3cret"));
         assert_eq!(key.open(&sealed, "apps.secret:1").unwrap(), "s3cret");
         assert_eq!(key.open(&sealed, "apps.secret:2"), Err(CryptoError::WrongKey));
-        assert_eq!(MasterKey::generate().open(&sealed, "apps.secret:1"), Err(CryptoError::UnknownKey(key.id())));
+        assert_eq!(
+            MasterKey::generate().open(&sealed, "apps.secret:1"),
+            Err(CryptoError::UnknownKey(key.id().to_string()))
+        );
         assert_ne!(key.seal("s3cret", "x").0, key.seal("s3cret", "x").0, "a fresh nonce each time");
     }
 
@@ -360,8 +369,8 @@ mod tests {
         let old = MasterKey::generate();
         let new = MasterKey::generate();
         let sealed = old.seal_field(SecretField::AppSecret, "app1", "s3cret");
-        assert_eq!(sealed.key_id(), Some(old.id().as_str()));
-        assert_eq!(sealed.0.split(':').nth(1), Some(old.id().as_str()), "v2:<key id>:<ciphertext>");
+        assert_eq!(sealed.key_id(), Some(old.id()));
+        assert_eq!(sealed.0.split(':').nth(1), Some(old.id()), "v2:<key id>:<ciphertext>");
 
         let rotating = Keyring::new(new.clone(), vec![old.clone()]);
         assert_eq!(rotating.open_field(SecretField::AppSecret, "app1", &sealed).unwrap(), "s3cret");
@@ -373,7 +382,7 @@ mod tests {
         let unknown = new_only.open_field(SecretField::AppSecret, "app1", &sealed).unwrap_err();
         assert_eq!(
             unknown.reason(),
-            &CryptoError::UnknownKey(old.id()),
+            &CryptoError::UnknownKey(old.id().to_string()),
             "a value names its key: no trial of the others"
         );
         assert_eq!(

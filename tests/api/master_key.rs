@@ -262,7 +262,7 @@ async fn a_database_written_before_key_ids_and_the_key_check_keeps_working_after
 
     let rotating = [("MASTER_KEY", NEW_KEY), ("MASTER_KEY_PREVIOUS", MASTER_KEY)];
     db.ok(&["rekey"], &rotating);
-    assert_eq!(db.customers_under(&key(NEW_KEY).id()).await, 1, "the legacy value now names the new key");
+    assert_eq!(db.customers_under(key(NEW_KEY).id()).await, 1, "the legacy value now names the new key");
     assert_eq!(db.listed_secrets(&[("MASTER_KEY", NEW_KEY)]), listed);
     db.db.drop().await;
 }
@@ -281,8 +281,8 @@ async fn rekey_with_a_wrong_previous_key_names_the_first_row_it_cannot_open_and_
     assert!(text.contains(&format!("customers.secret of {}", customers[0].0)), "the first row: {text}");
     assert!(text.contains("MASTER_KEY_PREVIOUS"), "{text}");
     assert_no_key_in(&output);
-    assert_eq!(db.customers_under(&key(NEW_KEY).id()).await, 0, "nothing was written");
-    assert_eq!(db.customers_under(&key(MASTER_KEY).id()).await, before);
+    assert_eq!(db.customers_under(key(NEW_KEY).id()).await, 0, "nothing was written");
+    assert_eq!(db.customers_under(key(MASTER_KEY).id()).await, before);
 
     let bad = db.run(&["rekey"], &[("MASTER_KEY", NEW_KEY), ("MASTER_KEY_PREVIOUS", "not-a-key")]);
     assert!(stderr(&bad).contains("MASTER_KEY_PREVIOUS: key 1 of 1"), "{}", stderr(&bad));
@@ -297,7 +297,7 @@ async fn a_rekey_killed_mid_way_leaves_every_value_readable_and_a_second_run_fin
     db.ok(&["migrate"], &[("MASTER_KEY", MASTER_KEY)]);
     let customers = db.seed_customers(10_000).await;
     let expected: BTreeMap<String, String> = customers.into_iter().collect();
-    let new_id = key(NEW_KEY).id();
+    let new_id = key(NEW_KEY).id().to_string();
 
     let mut child = db.command(&["rekey"], &rotating).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     // Once its first page is committed, stall its writes behind a lock of ours and kill it there.
