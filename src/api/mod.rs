@@ -12,6 +12,7 @@ pub mod app_setting;
 pub mod auth;
 pub mod call;
 pub mod calls;
+pub mod console;
 pub mod customer;
 pub mod device;
 mod extract;

@@ -9,6 +9,7 @@ mod app_setting;
 mod attempt_log;
 mod call;
 mod connections;
+mod console;
 mod customer;
 mod delivery_log;
 mod developer_loop;

@@ -59,6 +59,11 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/metrics", &["200", "500", "503"]),
 ];
 
+/// The console's routes (CONTRACT §14): a web page and its files, not API operations, so they are
+/// the only routes the router serves that the OpenAPI document leaves out (`tests/api/console.rs`
+/// checks them).
+const CONSOLE_ROUTES: &[&str] = &["/console", "/console/", "/console/{*asset}"];
+
 /// Who may call each route: the security scheme names of its operation (none: no Authorization).
 fn expected_security(method: &str, path: &str) -> Vec<&'static str> {
     match (method, path.trim_start_matches("/v2/integrations")) {
@@ -199,6 +204,12 @@ fn routed_operations(router: &axum::Router) -> BTreeSet<(String, String)> {
         }
     }
     assert!(found.contains(&("GET".to_string(), "/healthz".to_string())), "{CHANGED}: {found:?}");
+    for path in CONSOLE_ROUTES {
+        assert!(
+            found.remove(&("GET".to_string(), path.to_string())),
+            "the console route {path} is not routed: {found:?}"
+        );
+    }
     found
 }
 
