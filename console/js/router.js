@@ -18,8 +18,11 @@ export function href(parts, query) {
   return `#/${path}${text ? `?${text}` : ""}`;
 }
 
+/** Opens a route; opening the current one again renders it again (fresh data). */
 export function go(parts, query) {
-  location.hash = href(parts, query);
+  const target = href(parts, query);
+  if (location.hash === target) window.dispatchEvent(new HashChangeEvent("hashchange"));
+  else location.hash = target;
 }
 
 /** Replaces the current entry (the code of a console link must not stay in the history). */

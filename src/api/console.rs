@@ -41,6 +41,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("js/session.js", JS),
     asset!("js/router.js", JS),
     asset!("js/dom.js", JS),
+    asset!("js/delivery.js", JS),
     asset!("js/views/signin.js", JS),
     asset!("js/views/app_shell.js", JS),
     asset!("js/views/overview.js", JS),

@@ -159,6 +159,144 @@ class Flow:
         assert page.evaluate("() => document.cookie") == "", "no cookie"
         self.shot("overview")
 
+    def configure_webhooks(self):
+        page = self.page
+        self.tab("Settings", "settings")
+        popup = page.locator('form[data-key="popup"]')
+        popup.get_by_label("Popup (popup)").fill("not a url")
+        popup.get_by_role("button", name="Save").click()
+        expect(popup.get_by_role("alert")).to_contain_text("Value for popup must be a http or https URL")
+        for key, label, path in [
+            ("popup", "Popup (popup)", "/popup"),
+            ("incomingCallHangup", "Incoming call hangup (incomingCallHangup)", "/hangup"),
+            ("missedCall", "Missed call (missedCall)", "/broken/missed"),
+        ]:
+            form = page.locator(f'form[data-key="{key}"]')
+            form.get_by_label(label).fill(self.receiver.url + path)
+            form.get_by_role("button", name="Save").click()
+            expect(form.locator(".ok")).to_have_text(f"Saved {key}.")
+        popup.get_by_role("button", name="Send test").click()
+        expect(popup.locator(".response-code")).to_have_text("200")
+        expect(popup.locator(".test-result")).to_contain_text('{"ok":true}')
+        assert any(path == "/popup" and b'"CallSid":"test' in body for path, body in self.receiver.received), "the receiver got the test"
+        self.shot("settings")
+
+    def add_agent(self):
+        page = self.page
+        self.tab("Agents", "agents")
+        page.get_by_role("button", name="Add agent").click()
+        expect(page.get_by_role("alert")).to_contain_text("AppUserId, AppUsername, Email, ExotelUserName, VirtualNumber are required")
+        page.get_by_label("AppUserId").fill("agent-asha")
+        page.get_by_label("Agent name").fill("Asha Kumar")
+        page.get_by_label("Email").fill("asha@acme.example")
+        page.get_by_label("Exotel user name").fill("Asha Kumar")
+        page.get_by_label("Agent number (optional)").fill("+919876543210")
+        page.get_by_label("Virtual number").fill("+918047112233")
+        page.get_by_role("button", name="Add agent").click()
+        row = page.locator('tr[data-user="agent-asha"]')
+        expect(row).to_contain_text("Asha Kumar")
+        expect(row.locator(".device")).to_have_text("off")
+        row.get_by_role("button", name="Use phone").click()
+        expect(row.locator(".device")).to_have_text("phone")
+        row.get_by_role("button", name="Use SIP").click()
+        expect(row.locator(".device")).to_have_text("sip")
+        app_token = self.app_token()
+        user = self.api.call("GET", "/usermapping?user_id=agent-asha", app_token)
+        assert user["SipSecret"] not in page.content(), "the SIP secret is never shown"
+        self.shot("agents")
+
+    def app_token(self):
+        return self.api.call("POST", "/token", body={"Id": self.app["AppID"], "Secret": self.app["AppSecret"], "Entity": "app"})
+
+    def simulate_an_answered_call(self):
+        page = self.page
+        self.tab("Sandbox", "sandbox")
+        page.get_by_label("Outcome").select_option("answered")
+        page.get_by_label("Talk seconds").fill("42")
+        page.get_by_role("button", name="Ring").click()
+        link = page.locator("#simulated-call")
+        expect(link).to_be_visible()
+        self.shot("sandbox")
+        self.answered_sid = link.inner_text()
+        link.click()
+        self.ready("call")
+        timeline = page.locator("#timeline")
+        for event_type in ["popup", "incomingcallhungup"]:
+            event = timeline.locator(f'li[data-event-type="{event_type}"]').last
+            expect(event.locator('.delivery[data-status="delivered"]')).to_be_visible()
+            expect(event.locator(".attempt .response-code").first).to_have_text("200")
+        expect(timeline.locator("li.event")).to_have_count(3)
+        self.shot("call")
+
+    def calls_appear_live(self):
+        page = self.page
+        self.tab("Calls", "calls")
+        expect(page.locator(f'tr[data-call-sid="{self.answered_sid}"]')).to_be_visible()
+        call = self.api.call("POST", "/sandbox/inbound_call", self.app_token(), {"from": "+919800000009", "outcome": "missed"})
+        started = time.monotonic()
+        expect(page.locator(f'tr[data-call-sid="{call["CallSid"]}"]')).to_be_visible(timeout=2000)
+        print(f"  a new call showed {time.monotonic() - started:.2f} s after it was made, without a reload")
+        first = page.locator("#calls tbody tr").first
+        expect(first).to_have_attribute("data-call-sid", call["CallSid"])
+        self.shot("calls")
+
+    def a_failing_receiver_shows_its_answer(self):
+        page = self.page
+        self.receiver.failing = True
+        call = self.api.call("POST", "/sandbox/inbound_call", self.app_token(), {"from": "+919800000011", "talk_seconds": 5})
+        self.failed_sid = call["CallSid"]
+        page.locator(f'tr[data-call-sid="{self.failed_sid}"] a').click()
+        self.ready("call")
+        hangup = page.locator('#timeline li[data-event-type="incomingcallhungup"]')
+        expect(hangup.locator('.delivery[data-status="dead"]')).to_be_visible(timeout=15_000)
+        expect(hangup.locator(".attempt .response-code")).to_have_text(["500", "500", "500"])
+        expect(hangup.locator(".attempt pre.body").first).to_have_text('{"error":"crm database is down"}')
+        self.shot("call-failing")
+
+    def the_operator_finds_the_failing_app(self):
+        context = self.browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(self.console("#/operator"))
+        self.ready("signin", page, "signin (operator, page load)")
+        page.get_by_label("Operator").check()
+        page.get_by_label("Admin token").fill(self.args.admin_token)
+        page.get_by_role("button", name="Sign in").click()
+        self.ready("operator", page, "operator (after sign-in)")
+        failing = page.locator(f'#failing-apps tr[data-app-id="{self.app["AppID"]}"]')
+        expect(failing).to_be_visible()
+        expect(failing.locator(".dead")).not_to_have_text("0")
+        expect(failing.get_by_role("link", name="Deliveries")).to_be_visible()
+        self.shot("operator", page)
+        self.operator_page = page
+
+    def recover(self):
+        page = self.page
+        self.receiver.failing = False
+        page.goto(self.console("#/app/deliveries?status=dead"))
+        self.ready("deliveries", label="deliveries (page load)")
+        expect(page.locator('#deliveries .delivery[data-status="dead"]').first).to_be_visible()
+        page.get_by_label("expired").check()
+        page.get_by_role("button", name="Recover").click()
+        expect(page.locator("#recover-result")).to_contain_text("again.")
+        queued = int(page.locator("#recover-result .ok").inner_text().split()[1])
+        assert queued >= 3, f"the popup, the hangup and the missed call are queued again (got {queued})"
+        page.get_by_label("Status").select_option("")
+        page.get_by_label("CallSid").fill(self.failed_sid)
+        page.get_by_role("button", name="Apply").click()
+        self.ready("deliveries")
+        for _ in range(30):
+            page.get_by_role("button", name="Apply").click()
+            self.ready("deliveries")
+            if page.locator('#deliveries .delivery[data-status="delivered"]').count() == 3:
+                break
+            time.sleep(0.5)
+        # Two popups (ringing, answered) and the hangup.
+        expect(page.locator('#deliveries .delivery[data-status="delivered"]')).to_have_count(3)
+        page.get_by_role("button", name="Attempts and body").first.click()
+        expect(page.locator("#deliveries .attempt .response-code").last).to_have_text("200")
+        self.shot("deliveries")
+
     def report(self):
         print("\nInteractive within N ms of navigation:")
         for label, ms in self.timings:
@@ -183,6 +321,13 @@ def main():
         steps = [
             ("seed a customer and a sandbox app through the API", flow.seed),
             ("sign in as the app (a wrong secret first) and see its overview", flow.sign_in_as_app),
+            ("set the popup URL to a local receiver and send a test", flow.configure_webhooks),
+            ("add an agent and switch its device", flow.add_agent),
+            ("simulate an answered call: popup and hangup arrive in its timeline", flow.simulate_an_answered_call),
+            ("a new call appears in the list within 2 s, without a reload", flow.calls_appear_live),
+            ("the receiver fails: the attempts show its 500 and its answer", flow.a_failing_receiver_shows_its_answer),
+            ("the operator finds the failing app", flow.the_operator_finds_the_failing_app),
+            ("recover the dead deliveries once the receiver is back", flow.recover),
         ]
         failed = False
         for name, step in steps:
