@@ -75,6 +75,8 @@ async function exchangeLink(code) {
     session.signOut();
     router.replace(["signin"], { error: `This console link cannot be used: ${error.message}` });
   }
+  // The page the link opens counts from the navigation, exchange included.
+  firstRender = true;
   render();
 }
 

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod call;
 pub mod calls;
 pub mod console;
+pub mod console_link;
 pub mod customer;
 pub mod device;
 mod extract;
@@ -48,6 +49,8 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(secret::rotate_customer))
         .routes(routes!(app::get, app::create, app::update, app::delete))
         .routes(routes!(secret::rotate_app))
+        .routes(routes!(console_link::create))
+        .routes(routes!(console_link::exchange))
         .routes(routes!(app_setting::get, app_setting::set, app_setting::delete))
         .routes(routes!(app_setting::test))
         .routes(routes!(usermapping::get, usermapping::create, usermapping::delete_all))

@@ -10,6 +10,7 @@ mod attempt_log;
 mod call;
 mod connections;
 mod console;
+mod console_link;
 mod customer;
 mod delivery_log;
 mod developer_loop;

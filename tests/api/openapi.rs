@@ -26,6 +26,8 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("PUT", "/v2/integrations/app", &["200", "400", "401", "404", "413", "500", "503"]),
     ("DELETE", "/v2/integrations/app", &["200", "401", "404", "500", "503"]),
     ("POST", "/v2/integrations/app/secret", &["200", "400", "401", "404", "409", "413", "500", "503"]),
+    ("POST", "/v2/integrations/app/console_link", &["200", "401", "404", "500", "503"]),
+    ("POST", "/v2/integrations/console_link/exchange", &["200", "400", "401", "404", "413", "500", "503"]),
     ("POST", "/v2/integrations/customer/secret", &["200", "400", "401", "404", "413", "500", "503"]),
     ("POST", "/v2/integrations/app_setting", &["200", "400", "401", "413", "500", "503"]),
     ("GET", "/v2/integrations/app_setting", &["200", "400", "401", "404", "500", "503"]),
@@ -71,7 +73,7 @@ fn expected_security(method: &str, path: &str) -> Vec<&'static str> {
         (_, p) if p.starts_with("/admin/") => vec!["admin_token"],
         ("POST", "/app" | "/customer/secret") | ("GET" | "DELETE", "/customer") => vec!["customer_token"],
         ("GET", "/app") => vec!["app_token", "customer_token"],
-        (_, "/token" | "/openapi.json" | "/healthz" | "/readyz" | "/metrics") => vec![],
+        (_, "/token" | "/console_link/exchange" | "/openapi.json" | "/healthz" | "/readyz" | "/metrics") => vec![],
         (_, p) if p.starts_with("/call/inbound_call/") || p.starts_with("/call/status_callback/") => vec![],
         _ => vec!["app_token"],
     }

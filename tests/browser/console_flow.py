@@ -297,6 +297,24 @@ class Flow:
         expect(page.locator("#deliveries .attempt .response-code").last).to_have_text("200")
         self.shot("deliveries")
 
+    def a_console_link_opens_the_console_once(self):
+        page = self.page
+        self.tab("Overview", "overview")
+        page.get_by_role("button", name="Create a console link").click()
+        url = page.locator("#console-link-url").input_value()
+        assert url.startswith(self.console("/#link=")), url
+        context = self.browser.new_context(viewport=VIEWPORT)
+        admin = context.new_page()
+        admin.goto(url)
+        self.ready("overview", admin, "overview (console link, page load)")
+        expect(admin.get_by_role("heading", level=1)).to_have_text("Acme Sandbox")
+        assert "#link=" not in admin.url, "the code leaves the address bar"
+        used = context.new_page()
+        used.goto(url)
+        self.ready("signin", used, "signin (used console link)")
+        expect(used.get_by_role("alert")).to_contain_text("already used")
+        context.close()
+
     def report(self):
         print("\nInteractive within N ms of navigation:")
         for label, ms in self.timings:
@@ -328,6 +346,7 @@ def main():
             ("the receiver fails: the attempts show its 500 and its answer", flow.a_failing_receiver_shows_its_answer),
             ("the operator finds the failing app", flow.the_operator_finds_the_failing_app),
             ("recover the dead deliveries once the receiver is back", flow.recover),
+            ("a console link opens the console as the app, once", flow.a_console_link_opens_the_console_once),
         ]
         failed = False
         for name, step in steps:
