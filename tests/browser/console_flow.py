@@ -270,6 +270,56 @@ class Flow:
         self.shot("operator", page)
         self.operator_page = page
 
+    def the_operator_manages_customers_and_apps(self):
+        page = self.operator_page
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.locator(f'#failing-apps tr[data-app-id="{self.app["AppID"]}"]').get_by_role("link", name=self.customer["CustomerID"]).click()
+        self.ready("operator-customer", page)
+        row = page.locator(f'#apps tr[data-app-id="{self.app["AppID"]}"]')
+        row.get_by_role("button", name="Switch off").click()
+        expect(row.locator(".active")).to_have_text("off")
+        assert self.api.call("GET", "/app?entity=app", self.app_token())["IsActive"] is False
+        row.get_by_role("button", name="Switch on").click()
+        expect(row.locator(".active")).to_have_text("on")
+        self.shot("operator-customer", page)
+        page.get_by_role("link", name="← Operator").click()
+        self.ready("operator", page)
+        page.get_by_label("Customer name").fill("Short-lived Ltd")
+        page.get_by_label("Customer email").fill("owner@short-lived.example")
+        page.get_by_role("button", name="Create customer").click()
+        expect(page.locator("#customer-created")).to_contain_text("CustomerSecret")
+        page.get_by_role("link", name="Open Short-lived Ltd").click()
+        self.ready("operator-customer", page)
+        page.get_by_role("button", name="Delete customer").click()
+        self.ready("operator", page)
+        expect(page.get_by_role("link", name="Short-lived Ltd")).to_have_count(0)
+        page.context.close()
+
+    def the_customer_sees_its_apps_and_creates_one(self):
+        context = self.browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(self.console())
+        self.ready("signin", page, "signin (phone, page load)")
+        page.get_by_label("Customer").check()
+        page.get_by_label("CustomerID").fill(self.customer["CustomerID"])
+        page.get_by_label("CustomerSecret").fill(self.customer["CustomerSecret"])
+        page.get_by_role("button", name="Sign in").click()
+        self.ready("customer", page, "customer (after sign-in)")
+        expect(page.locator(f'#apps tr[data-app-id="{self.app["AppID"]}"]')).to_contain_text("Acme Sandbox")
+        page.get_by_label("App name").fill("Acme Second")
+        page.get_by_label("Exotel account SID").fill("acme2")
+        page.get_by_label("Exotel API key").fill("key-2")
+        page.get_by_label("Exotel API token").fill("token-2")
+        page.get_by_role("button", name="Create app").click()
+        expect(page.locator("#created-app-secret")).not_to_be_empty()
+        self.shot("customer", page)
+        page.get_by_role("button", name="Open this app").click()
+        self.ready("overview", page, "overview (new app, phone)")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Acme Second")
+        self.shot("overview-phone", page)
+        context.close()
+
     def recover(self):
         page = self.page
         self.receiver.failing = False
@@ -345,6 +395,8 @@ def main():
             ("a new call appears in the list within 2 s, without a reload", flow.calls_appear_live),
             ("the receiver fails: the attempts show its 500 and its answer", flow.a_failing_receiver_shows_its_answer),
             ("the operator finds the failing app", flow.the_operator_finds_the_failing_app),
+            ("the operator switches an app off and on, creates and deletes a customer", flow.the_operator_manages_customers_and_apps),
+            ("the customer, on a phone, sees its apps, creates one and opens it", flow.the_customer_sees_its_apps_and_creates_one),
             ("recover the dead deliveries once the receiver is back", flow.recover),
             ("a console link opens the console as the app, once", flow.a_console_link_opens_the_console_once),
         ]

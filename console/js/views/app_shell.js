@@ -32,7 +32,7 @@ export function frame(who, view) {
   const nav = document.getElementById("nav");
   signOut.hidden = !who;
   if (!who) label.textContent = "";
-  else if (who.kind === "app") label.textContent = `App ${who.app?.AppName || ""} (${who.id})`;
+  else if (who.kind === "app") label.textContent = `App: ${who.app?.AppName || who.id}`;
   else if (who.kind === "customer") label.textContent = `Customer ${who.id}`;
   else label.textContent = "Operator";
   nav.hidden = !who || who.kind !== "app";

@@ -112,6 +112,7 @@ function createCustomerForm() {
           { class: "secret-once", role: "status" },
           h("p", { class: "ok" }, `Created ${customer.CustomerName}. Hand these to the customer; the secret is not shown again.`),
           h("dl", { class: "facts" }, h("dt", {}, "CustomerID"), h("dd", { class: "mono" }, customer.CustomerID), h("dt", {}, "CustomerSecret"), h("dd", { class: "mono" }, customer.CustomerSecret)),
+          h("p", {}, h("a", { href: router.href(["operator", "customers", customer.CustomerID]) }, `Open ${customer.CustomerName}`)),
         ),
       );
     });
