@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, TestResponse};
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
                    img-src 'self' data:; frame-ancestors 'none'";
 
-fn header<'a>(response: &'a TestResponse, name: header::HeaderName) -> &'a str {
+fn header(response: &TestResponse, name: header::HeaderName) -> &str {
     response.headers.get(&name).unwrap_or_else(|| panic!("no {name} header")).to_str().unwrap()
 }
 
