@@ -10,6 +10,7 @@ main screens to <screenshots>/console-*.png and prints how soon each page became
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import threading
@@ -17,7 +18,9 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect, sync_playwright
 
@@ -89,10 +92,18 @@ class Flow:
         self.page = self.context.new_page()
         self.page.set_default_timeout(10_000)
         self.page.on("dialog", lambda dialog: dialog.accept())
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.errors = []
+        self.watch(self.page)
 
     # -- helpers ---------------------------------------------------------------------------------
+
+    def watch(self, page):
+        """Fails the run on an uncaught script error or anything the Content-Security-Policy blocked."""
+        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        page.on(
+            "console",
+            lambda message: "Content Security Policy" in message.text and self.errors.append(f"CSP: {message.text}"),
+        )
 
     def console(self, fragment=""):
         return f"{self.args.server}/console{fragment}"
@@ -227,6 +238,21 @@ class Flow:
             expect(event.locator(".attempt .response-code").first).to_have_text("200")
         expect(timeline.locator("li.event")).to_have_count(3)
         self.shot("call")
+        hangup = timeline.locator('li[data-event-type="incomingcallhungup"] .delivery')
+        hangup.get_by_role("button", name="Retry").click()
+        expect(hangup.locator(".attempt")).to_have_count(2)
+        expect(hangup).to_have_attribute("data-status", "delivered")
+
+    def place_an_outbound_call(self):
+        page = self.page
+        self.tab("Sandbox", "sandbox")
+        page.get_by_label("Number to call").fill("+919800000042")
+        page.get_by_role("button", name="Call").click()
+        page.locator("#simulated-call").click()
+        self.ready("call")
+        timeline = page.locator("#timeline")
+        expect(timeline.locator('li[data-event-type="outbound_call"]')).to_have_count(1)
+        expect(timeline.locator('li[data-event-type="terminal"]')).to_have_count(1, timeout=15_000)
 
     def calls_appear_live(self):
         page = self.page
@@ -259,9 +285,16 @@ class Flow:
         page.set_default_timeout(10_000)
         page.goto(self.console("#/operator"))
         self.ready("signin", page, "signin (operator, page load)")
-        page.get_by_label("Operator").check()
-        page.get_by_label("Admin token").fill(self.args.admin_token)
-        page.get_by_role("button", name="Sign in").click()
+        self.watch(page)
+        # By keyboard only: back from the first field to the kinds, arrows pick one, Enter submits.
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        expect(page.get_by_label("Operator")).to_be_checked()
+        page.keyboard.press("Tab")
+        expect(page.get_by_label("Admin token")).to_be_focused()
+        page.keyboard.type(self.args.admin_token)
+        page.keyboard.press("Enter")
         self.ready("operator", page, "operator (after sign-in)")
         failing = page.locator(f'#failing-apps tr[data-app-id="{self.app["AppID"]}"]')
         expect(failing).to_be_visible()
@@ -296,8 +329,15 @@ class Flow:
         page.context.close()
 
     def the_customer_sees_its_apps_and_creates_one(self):
-        context = self.browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        context = self.browser.new_context(
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            locale="en-US",
+            timezone_id="America/New_York",
+        )
         page = context.new_page()
+        self.watch(page)
         page.set_default_timeout(10_000)
         page.goto(self.console())
         self.ready("signin", page, "signin (phone, page load)")
@@ -306,7 +346,14 @@ class Flow:
         page.get_by_label("CustomerSecret").fill(self.customer["CustomerSecret"])
         page.get_by_role("button", name="Sign in").click()
         self.ready("customer", page, "customer (after sign-in)")
-        expect(page.locator(f'#apps tr[data-app-id="{self.app["AppID"]}"]')).to_contain_text("Acme Sandbox")
+        row = page.locator(f'#apps tr[data-app-id="{self.app["AppID"]}"]')
+        expect(row).to_contain_text("Acme Sandbox")
+        # Times in the browser's zone: the API's +05:30 shown as New York time.
+        created = row.locator("time")
+        shown = datetime.fromisoformat(created.get_attribute("datetime")).astimezone(ZoneInfo("America/New_York"))
+        hour = shown.hour % 12 or 12
+        expected = f"{shown:%b} {shown.day}, {shown.year}, {hour}:{shown:%M:%S}[\\s\u202f]{'AM' if shown.hour < 12 else 'PM'}"
+        expect(created).to_have_text(re.compile(expected))
         page.get_by_label("App name").fill("Acme Second")
         page.get_by_label("Exotel account SID").fill("acme2")
         page.get_by_label("Exotel API key").fill("key-2")
@@ -392,6 +439,7 @@ def main():
             ("set the popup URL to a local receiver and send a test", flow.configure_webhooks),
             ("add an agent and switch its device", flow.add_agent),
             ("simulate an answered call: popup and hangup arrive in its timeline", flow.simulate_an_answered_call),
+            ("place an outbound call from the sandbox panel and watch it end", flow.place_an_outbound_call),
             ("a new call appears in the list within 2 s, without a reload", flow.calls_appear_live),
             ("the receiver fails: the attempts show its 500 and its answer", flow.a_failing_receiver_shows_its_answer),
             ("the operator finds the failing app", flow.the_operator_finds_the_failing_app),
