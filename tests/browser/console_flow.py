@@ -283,7 +283,7 @@ class Flow:
         context = self.browser.new_context(viewport=VIEWPORT)
         page = context.new_page()
         page.set_default_timeout(10_000)
-        page.goto(self.console("#/operator"))
+        page.goto(self.console())
         self.ready("signin", page, "signin (operator, page load)")
         self.watch(page)
         # By keyboard only: back from the first field to the kinds, arrows pick one, Enter submits.

@@ -20,7 +20,12 @@ export async function render(main, ctx) {
   const pager = h("div", { class: "actions" });
   const live = h("span", { class: "muted small", id: "calls-live" });
   let known = null;
+  let drawn = "";
   const draw = (page) => {
+    // Unchanged: leave the rows (and the keyboard focus on one of their links) alone.
+    const signature = JSON.stringify(page);
+    if (signature === drawn) return;
+    drawn = signature;
     const fresh = known ? new Set(page.Calls.map((c) => c.CallSid).filter((sid) => !known.has(sid))) : new Set();
     known = new Set(page.Calls.map((c) => c.CallSid));
     clear(body, page.Calls.length ? page.Calls.map((call) => callRow(call, fresh.has(call.CallSid))) : h("tr", {}, h("td", { colspan: 8, class: "muted" }, "No calls yet.")));

@@ -12,7 +12,9 @@ const KINDS = {
 
 export async function render(main, ctx) {
   const query = ctx.route.query;
-  let kind = KINDS[query.get("entity")] ? query.get("entity") : "app";
+  // The kind asked for, else the one whose pages were asked for (#/operator, #/customer), else app.
+  const section = ctx.route.path[0];
+  let kind = KINDS[query.get("entity")] ? query.get("entity") : KINDS[section] ? section : "app";
   // Where to go once signed in: the page asked for, when the sign-in page stood in for it.
   const asked = ctx.route.path[0] !== "signin" && ctx.route.path.length ? location.hash.slice(1) : null;
   const next = query.get("next") || asked;
