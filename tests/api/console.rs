@@ -2,6 +2,8 @@
 //! inline script, the right content types, framing only by `CONSOLE_FRAME_ANCESTORS`, and nothing
 //! at all with `CONSOLE_ENABLED=false`.
 
+use std::collections::BTreeSet;
+
 use axum::http::{header, StatusCode};
 use integrations_core::api::console::ASSETS;
 
@@ -145,4 +147,82 @@ async fn a_disabled_console_answers_404_everywhere() {
 fn the_console_adds_well_under_2_mib_to_the_binary() {
     let total: usize = ASSETS.iter().map(|asset| asset.body.len()).sum();
     assert!(total < 512 * 1024, "the console's files weigh {total} bytes");
+}
+
+/// Every call the console's scripts make to the API: (METHOD, path below `/v2/integrations` with
+/// `{}` for each interpolated segment). Calls through a variable path (the client's own helpers) are
+/// skipped; the literal paths are all the views use.
+fn console_api_calls() -> BTreeSet<(String, String)> {
+    const HELPERS: &[(&str, &str)] = &[
+        ("api.get(", "GET"),
+        ("api.count(", "GET"),
+        ("api.post(", "POST"),
+        ("api.put(", "PUT"),
+        ("api.del(", "DELETE"),
+    ];
+    let mut calls = BTreeSet::new();
+    for asset in ASSETS.iter().filter(|asset| asset.path.ends_with(".js")) {
+        let mut found = Vec::new();
+        for (helper, method) in HELPERS {
+            found.extend(
+                asset.body.match_indices(helper).map(|(at, _)| (method.to_string(), &asset.body[at + helper.len()..])),
+            );
+        }
+        for (at, _) in asset.body.match_indices("request(\"") {
+            let rest = &asset.body[at + "request(\"".len()..];
+            let (method, rest) = rest.split_once('"').unwrap();
+            found.push((method.to_string(), rest.trim_start_matches(',').trim_start()));
+        }
+        for (method, rest) in found {
+            let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '`') else { continue };
+            let literal = &rest[1..1 + rest[1..].find(quote).unwrap()];
+            let mut path = String::new();
+            let mut remaining = literal;
+            while let Some(start) = remaining.find("${") {
+                path.push_str(&remaining[..start]);
+                path.push_str("{}");
+                remaining = &remaining[start + remaining[start..].find('}').unwrap() + 1..];
+            }
+            path.push_str(remaining);
+            calls.insert((method, path));
+        }
+    }
+    calls
+}
+
+#[test]
+fn the_console_calls_only_documented_operations_of_the_public_api() {
+    let document = serde_json::to_value(integrations_core::api::openapi::document()).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        let Some(below) = path.strip_prefix("/v2/integrations") else { continue };
+        let mut generic = String::new();
+        let mut inside = false;
+        for c in below.chars() {
+            match c {
+                '{' => inside = true,
+                '}' => {
+                    inside = false;
+                    generic.push_str("{}");
+                }
+                _ if !inside => generic.push(c),
+                _ => {}
+            }
+        }
+        for method in operations.as_object().unwrap().keys() {
+            documented.insert((method.to_ascii_uppercase(), generic.clone()));
+        }
+    }
+    let calls = console_api_calls();
+    for expected in
+        [("GET", "/call/{}/events"), ("POST", "/webhook_deliveries/{}/retry"), ("POST", "/console_link/exchange")]
+    {
+        assert!(
+            calls.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} not found in {calls:?}"
+        );
+    }
+    assert!(calls.len() >= 25, "the scan found only {calls:?}");
+    let undocumented: Vec<_> = calls.difference(&documented).collect();
+    assert!(undocumented.is_empty(), "the console calls operations the API does not document: {undocumented:?}");
 }
