@@ -37,14 +37,17 @@ if [ -z "${ISOLATED:-}" ]; then
 fi
 
 trap cleanup EXIT
-# Failing webhooks go dead within seconds; simulated calls step quickly.
-start_server WEBHOOK_RETRY_SCHEDULE=1s,1s SANDBOX_CALL_STEP_MS=300
+# Failing webhooks go dead within seconds; simulated calls step quickly; a CRM page on CRM_PORT (served
+# by the suite) may frame the console.
+CRM_PORT="$(free_port)"
+start_server WEBHOOK_RETRY_SCHEDULE=1s,1s SANDBOX_CALL_STEP_MS=300 CONSOLE_FRAME_ANCESTORS="http://127.0.0.1:$CRM_PORT"
 
 status=0
 "$PYTHON" tests/browser/console_flow.py \
     --server "$SERVER_URL" \
     --admin-token "$ADMIN_TOKEN" \
     --screenshots "$REPO_ROOT/docs" \
+    --crm-port "$CRM_PORT" \
     || status=$?
 
 if [ "$status" -eq 0 ]; then

@@ -9,6 +9,7 @@ main screens to <screenshots>/console-*.png and prints how soon each page became
 """
 
 import argparse
+import html
 import json
 import re
 import shutil
@@ -17,6 +18,7 @@ import threading
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,7 +32,7 @@ VIEWPORT = {"width": 1280, "height": 860}
 class Receiver:
     """A CRM's webhook endpoint on 127.0.0.1: answers 200, or 500 while `failing`; `/broken` always 503."""
 
-    def __init__(self):
+    def __init__(self, port=0):
         self.failing = False
         self.received = []
         receiver = self
@@ -52,10 +54,22 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(answer)
 
+            def do_GET(self):
+                # A CRM's page framing the console: /crm?src=<console link>.
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                src = html.escape(query.get("src", [""])[0], quote=True)
+                page = f'<!doctype html><title>CRM</title><h1>CRM</h1><iframe id="console" title="Console" src="{src}" width="1000" height="700"></iframe>'
+                body = page.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, fmt, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -87,6 +101,8 @@ class Flow:
         self.browser = browser
         self.api = Api(args.server)
         self.receiver = Receiver()
+        # The CRM whose origin CONSOLE_FRAME_ANCESTORS allows (scripts/browser.sh starts the server so).
+        self.crm = Receiver(args.crm_port)
         self.timings = []
         self.context = browser.new_context(viewport=VIEWPORT)
         self.page = self.context.new_page()
@@ -406,10 +422,42 @@ class Flow:
         self.ready("overview", admin, "overview (console link, page load)")
         expect(admin.get_by_role("heading", level=1)).to_have_text("Acme Sandbox")
         assert "#link=" not in admin.url, "the code leaves the address bar"
+        # A token the server no longer knows: the next call signs the tab out, saying why.
+        admin.evaluate(
+            """() => {
+                const key = "integrations-core.console";
+                sessionStorage.setItem(key, JSON.stringify({ ...JSON.parse(sessionStorage.getItem(key)), token: "revoked" }));
+            }"""
+        )
+        admin.get_by_role("navigation", name="Sections").get_by_role("link", name="Calls").click()
+        self.ready("signin", admin, "signin (after a 401)")
+        expect(admin.get_by_role("alert")).to_contain_text("Signed out: Authorization token is unknown or expired")
+        assert admin.evaluate("() => sessionStorage.length") == 0, "the dead token is gone"
         used = context.new_page()
         used.goto(url)
         self.ready("signin", used, "signin (used console link)")
         expect(used.get_by_role("alert")).to_contain_text("already used")
+        context.close()
+
+    def only_the_allowed_crm_may_frame_the_console(self):
+        page = self.page
+        self.tab("Overview", "overview")
+        page.get_by_role("button", name="Create a console link").click()
+        link = page.locator("#console-link-url").input_value()
+        context = self.browser.new_context(viewport=VIEWPORT)
+        crm = context.new_page()
+        crm.goto(f"{self.crm.url}/crm?src={urllib.parse.quote(link, safe='')}")
+        framed = crm.frame_locator("#console")
+        expect(framed.get_by_role("heading", level=1)).to_have_text("Acme Sandbox")
+        self.shot("framed", crm)
+        # Another origin (the webhook receiver's port) is refused by frame-ancestors.
+        other = context.new_page()
+        blocked = []
+        other.on("console", lambda message: "frame-ancestors" in message.text and blocked.append(message.text))
+        other.goto(f"{self.receiver.url}/crm?src={urllib.parse.quote(self.console(), safe='')}")
+        other.wait_for_timeout(1500)
+        assert blocked, "the browser did not report the console's frame-ancestors refusal"
+        expect(other.frame_locator("#console").get_by_role("heading")).to_have_count(0)
         context.close()
 
     def report(self):
@@ -423,6 +471,7 @@ def main():
     parser.add_argument("--server", required=True)
     parser.add_argument("--admin-token", required=True)
     parser.add_argument("--screenshots", required=True)
+    parser.add_argument("--crm-port", type=int, required=True, help="the port of the origin in CONSOLE_FRAME_ANCESTORS")
     parser.add_argument("--failure-screenshot", default="/tmp/console-failure.png")
     args = parser.parse_args()
 
@@ -447,6 +496,7 @@ def main():
             ("the customer, on a phone, sees its apps, creates one and opens it", flow.the_customer_sees_its_apps_and_creates_one),
             ("recover the dead deliveries once the receiver is back", flow.recover),
             ("a console link opens the console as the app, once", flow.a_console_link_opens_the_console_once),
+            ("the CRM's origin frames the console through a link; another origin cannot", flow.only_the_allowed_crm_may_frame_the_console),
         ]
         failed = False
         for name, step in steps:
