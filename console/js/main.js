@@ -85,6 +85,11 @@ window.addEventListener("console:unauthorized", (event) => {
   session.signOut();
   router.go(["signin"], { entity: who?.kind, id: who?.id, error: `Signed out: ${event.detail}` });
 });
+// The skip link moves the focus, not the route (the hash belongs to the router).
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
+});
 document.getElementById("sign-out").addEventListener("click", () => {
   session.signOut();
   router.go(["signin"]);

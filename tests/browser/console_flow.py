@@ -413,6 +413,11 @@ class Flow:
     def a_console_link_opens_the_console_once(self):
         page = self.page
         self.tab("Overview", "overview")
+        # The webhooks of the last 24 hours: the recovered ones delivered, the /broken one failing again.
+        delivered = int(page.locator('#webhook-health dd[data-status="delivered"]').inner_text().rstrip("+"))
+        dead = int(page.locator('#webhook-health dd[data-status="dead"]').inner_text().rstrip("+"))
+        pending = int(page.locator('#webhook-health dd[data-status="pending"]').inner_text().rstrip("+"))
+        assert delivered >= 8 and dead + pending >= 1, f"delivered {delivered}, dead {dead}, pending {pending}"
         page.get_by_role("button", name="Create a console link").click()
         url = page.locator("#console-link-url").input_value()
         assert url.startswith(self.console("/#link=")), url
