@@ -51,6 +51,7 @@ async function render() {
     },
     rerender: () => mine === generation && render(),
   };
+  main.setAttribute("aria-busy", "true");
   try {
     await view(main, ctx);
   } catch (error) {
@@ -58,6 +59,9 @@ async function render() {
     clear(main, h("h1", {}, "Something went wrong"), errorBox(error));
   }
   if (mine !== generation) return;
+  main.removeAttribute("aria-busy");
+  const heading = main.querySelector("h1")?.textContent;
+  document.title = heading ? `${heading} · integrations-core console` : "integrations-core console";
   performance.measure(`interactive ${name}`, { start: started, end: performance.now() });
   document.body.dataset.ready = name;
 }
