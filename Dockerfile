@@ -8,6 +8,8 @@ COPY Cargo.toml Cargo.lock ./
 # sqlx's migrate! embeds the migrations at compile time: they must be here before building.
 COPY migrations ./migrations
 COPY src ./src
+# The console's HTML, JS and CSS are embedded in the binary (include_str!).
+COPY console ./console
 
 # The cache mounts keep downloaded crates and compiled dependencies between builds;
 # the binary is copied out of the cached target folder in the same step.

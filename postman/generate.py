@@ -55,6 +55,7 @@ VARIABLES = [
     ("eventPolls", "0", "How many times `Call timeline (events)` has polled (internal)."),
     ("recoverSince", "", "Set before `Recover dead deliveries`: an hour ago, RFC 3339."),
     ("spareCustomerId", "", "Set by `Create a spare customer (operator)`; `Delete a customer (operator)` removes it."),
+    ("consoleLinkCode", "", "Set by `Create a console link`: the code after `#link=` in its Url."),
 ]
 
 # Raw `Authorization` headers, as the SDK sends them, and the security scheme each one satisfies.
@@ -758,7 +759,29 @@ SECRETS = folder(
     ],
 )
 
-FOLDERS = [CUSTOMER, TOKEN, APP, SETTINGS, USERS, DEVICE, CALLS, DELIVERIES, SANDBOX, OPERATOR, SECRETS]
+CONSOLE = folder(
+    "Console",
+    "The web console is at `/console` (open it in a browser). `Create a console link`: a single-use link, valid "
+    "10 minutes, that opens the console signed in as the app without its secret; the console trades its code "
+    "with `Exchange a console link` for an app token valid 12 hours. A second exchange of the code is a 401.",
+    [
+        request(
+            "Create a console link", "POST", "/app/console_link", token="app",
+            tests=data_test("Data is the link and its expiry; its code stored as consoleLinkCode",
+                            "pm.expect(Object.keys(data)).to.eql(['Url', 'ExpiresAt']);",
+                            "pm.expect(data.Url).to.include('/console/#link=');",
+                            "pm.collectionVariables.set('consoleLinkCode', data.Url.split('#link=')[1]);"),
+        ),
+        request(
+            "Exchange a console link", "POST", "/console_link/exchange",
+            body={"Code": "{{consoleLinkCode}}"},
+            tests=data_test("Data is an app token (48 characters)",
+                            "pm.expect(data).to.be.a('string').with.lengthOf(48);"),
+        ),
+    ],
+)
+
+FOLDERS = [CUSTOMER, TOKEN, APP, SETTINGS, USERS, DEVICE, CALLS, DELIVERIES, SANDBOX, OPERATOR, SECRETS, CONSOLE]
 
 # The order of one run, across the folders. It starts with the collection's first request.
 FLOW = [
@@ -773,6 +796,7 @@ FLOW = [
     "Set incomingCallHangup URL", "Set missedCall URL", "Test the popup URL",
     "Simulate an answered call", "Simulate a missed call", "List incoming calls", "Call timeline (events)",
     "Get a delivery (attempt log)", "Deliveries of the simulated call", "Recover dead deliveries",
+    "Create a console link", "Exchange a console link",
     "Create a spare customer (operator)", "List customers (operator)", "Show customer (operator)",
     "Switch the app off (operator)", "Switch the app on again (operator)", "Webhook health (operator)",
     "Rotate app secret", "App token (rotated secret)", "Rotate customer secret", "Customer token (rotated secret)",

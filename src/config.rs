@@ -116,6 +116,10 @@ pub struct Config {
     pub token_failure_max_delay: Duration,
     /// Proxies whose `X-Forwarded-For` names the client (for the sign-in throttle).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Whether `/console` and the console-link routes are served (else 404).
+    pub console_enabled: bool,
+    /// The origins allowed to frame the console (its CSP `frame-ancestors`); empty: none.
+    pub console_frame_ancestors: Vec<String>,
 }
 
 impl Config {
@@ -190,23 +194,11 @@ impl Config {
         let cors_allowed_origins = match vars.get("CORS_ALLOWED_ORIGINS") {
             None => CorsOrigins::Any,
             Some(v) if v == "*" => CorsOrigins::Any,
-            Some(v) => {
-                let origins: Vec<String> = v
-                    .split(',')
-                    .map(|o| o.trim().trim_end_matches('/').to_string())
-                    .filter(|o| !o.is_empty())
-                    .collect();
-                for origin in &origins {
-                    let ok = url::Url::parse(origin).map(|u| matches!(u.scheme(), "http" | "https")).unwrap_or(false);
-                    if !ok {
-                        return Err(ConfigError::new(
-                            "CORS_ALLOWED_ORIGINS",
-                            format!("{origin:?} is not an origin like https://crm.example.com"),
-                        ));
-                    }
-                }
-                CorsOrigins::List(origins)
-            }
+            Some(v) => CorsOrigins::List(origin_list("CORS_ALLOWED_ORIGINS", &v)?),
+        };
+        let console_frame_ancestors = match vars.get("CONSOLE_FRAME_ANCESTORS") {
+            None => Vec::new(),
+            Some(v) => origin_list("CONSOLE_FRAME_ANCESTORS", &v)?,
         };
 
         let trusted_proxies = match vars.get("TRUSTED_PROXIES") {
@@ -273,6 +265,8 @@ impl Config {
             )?,
             cors_allowed_origins,
             trusted_proxies,
+            console_enabled: vars.parse_or("CONSOLE_ENABLED", true, parse_bool)?,
+            console_frame_ancestors,
             log_format,
             token_failure_limit: vars.positive("TOKEN_FAILURE_LIMIT", 10u32)?,
             token_failure_window: vars.secs("TOKEN_FAILURE_WINDOW_SECS", 300)?,
@@ -433,6 +427,25 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     }
 }
 
+/// A comma-separated list of origins (`https://crm.example.com`), each checked; a trailing `/` is dropped.
+fn origin_list(variable: &'static str, value: &str) -> Result<Vec<String>, ConfigError> {
+    let origins: Vec<String> =
+        value.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect();
+    for origin in &origins {
+        let ok = url::Url::parse(origin)
+            .map(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/" && u.query().is_none())
+            .unwrap_or(false);
+        // An origin goes into a header as it is written: nothing that could end or extend it.
+        if !ok || origin.contains([';', ' ', '\'', '"']) {
+            return Err(ConfigError::new(
+                variable,
+                format!("{origin:?} is not an origin like https://crm.example.com"),
+            ));
+        }
+    }
+    Ok(origins)
+}
+
 fn positive_int<T: std::str::FromStr + PartialOrd + Default>(v: &str) -> Result<T, String> {
     match v.parse::<T>() {
         Ok(n) if n > T::default() => Ok(n),
@@ -537,6 +550,8 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.1,proxy.local"),
             ("TOKEN_FAILURE_MAX_DELAY_MS", "2s"),
             ("MASTER_KEY_PREVIOUS", "c2hvcnQ="),
+            ("CONSOLE_ENABLED", "sometimes"),
+            ("CONSOLE_FRAME_ANCESTORS", "https://crm.example.com; script-src *"),
         ] {
             let mut vars = vec![("MASTER_KEY", KEY)];
             vars.retain(|(k, _)| *k != name);

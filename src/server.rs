@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::ops::healthz))
         .route("/readyz", get(api::ops::readyz))
         .route("/metrics", get(api::ops::metrics))
+        .merge(api::console::routes(&state.config))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .route_layer(middleware::from_fn(record_route))

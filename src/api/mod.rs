@@ -12,6 +12,8 @@ pub mod app_setting;
 pub mod auth;
 pub mod call;
 pub mod calls;
+pub mod console;
+pub mod console_link;
 pub mod customer;
 pub mod device;
 mod extract;
@@ -49,6 +51,8 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(app::get, app::create, app::update, app::delete))
         .routes(routes!(secret::rotate_app))
         .routes(routes!(passthru::get, passthru::update))
+        .routes(routes!(console_link::create))
+        .routes(routes!(console_link::exchange))
         .routes(routes!(app_setting::get, app_setting::set, app_setting::delete))
         .routes(routes!(app_setting::test))
         .routes(routes!(usermapping::get, usermapping::create, usermapping::delete_all))

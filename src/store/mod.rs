@@ -62,6 +62,7 @@ mod customers;
 mod deliveries;
 mod calls;
 mod checkpoint;
+mod console_links;
 mod operator;
 mod pages;
 mod sealed;

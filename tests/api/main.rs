@@ -9,6 +9,8 @@ mod app_setting;
 mod attempt_log;
 mod call;
 mod connections;
+mod console;
+mod console_link;
 mod customer;
 mod delivery_log;
 mod developer_loop;

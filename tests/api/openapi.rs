@@ -28,6 +28,8 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("POST", "/v2/integrations/app/secret", &["200", "400", "401", "404", "409", "413", "500", "503"]),
     ("GET", "/v2/integrations/app/passthru", &["200", "401", "404", "500", "503"]),
     ("PUT", "/v2/integrations/app/passthru", &["200", "400", "401", "404", "413", "500", "503"]),
+    ("POST", "/v2/integrations/app/console_link", &["200", "401", "404", "500", "503"]),
+    ("POST", "/v2/integrations/console_link/exchange", &["200", "400", "401", "404", "413", "500", "503"]),
     ("POST", "/v2/integrations/customer/secret", &["200", "400", "401", "404", "413", "500", "503"]),
     ("POST", "/v2/integrations/app_setting", &["200", "400", "401", "413", "500", "503"]),
     ("GET", "/v2/integrations/app_setting", &["200", "400", "401", "404", "500", "503"]),
@@ -61,6 +63,11 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/metrics", &["200", "500", "503"]),
 ];
 
+/// The console's routes (CONTRACT §14): a web page and its files, not API operations, so they are
+/// the only routes the router serves that the OpenAPI document leaves out (`tests/api/console.rs`
+/// checks them).
+const CONSOLE_ROUTES: &[&str] = &["/console", "/console/", "/console/{*asset}"];
+
 /// Who may call each route: the security scheme names of its operation (none: no Authorization).
 fn expected_security(method: &str, path: &str) -> Vec<&'static str> {
     match (method, path.trim_start_matches("/v2/integrations")) {
@@ -68,7 +75,7 @@ fn expected_security(method: &str, path: &str) -> Vec<&'static str> {
         (_, p) if p.starts_with("/admin/") => vec!["admin_token"],
         ("POST", "/app" | "/customer/secret") | ("GET" | "DELETE", "/customer") => vec!["customer_token"],
         ("GET", "/app") => vec!["app_token", "customer_token"],
-        (_, "/token" | "/openapi.json" | "/healthz" | "/readyz" | "/metrics") => vec![],
+        (_, "/token" | "/console_link/exchange" | "/openapi.json" | "/healthz" | "/readyz" | "/metrics") => vec![],
         (_, p) if p.starts_with("/call/inbound_call/") || p.starts_with("/call/status_callback/") => vec![],
         _ => vec!["app_token"],
     }
@@ -201,6 +208,12 @@ fn routed_operations(router: &axum::Router) -> BTreeSet<(String, String)> {
         }
     }
     assert!(found.contains(&("GET".to_string(), "/healthz".to_string())), "{CHANGED}: {found:?}");
+    for path in CONSOLE_ROUTES {
+        assert!(
+            found.remove(&("GET".to_string(), path.to_string())),
+            "the console route {path} is not routed: {found:?}"
+        );
+    }
     found
 }
 

@@ -169,6 +169,13 @@ fn routes() -> Vec<Route> {
             body: |_| json!({"RevokeTokens": false}),
             fields: &[("RevokeTokens", "RevokeTokens", BOOLEAN)],
         },
+        Route {
+            method: Method::POST,
+            path: "/v2/integrations/console_link/exchange",
+            caller: Caller::Nobody,
+            body: |_| json!({"Code": "Yx3mQ0b7Vd2kR9sT1uW4zA6cE8gI0jL2nP4rS6tU8wY"}),
+            fields: &[("Code", "Code", STRING)],
+        },
     ]
 }
 
@@ -224,7 +231,7 @@ async fn every_body_field_of_the_wrong_json_type_is_a_400_naming_the_field_and_i
             }
         }
     }
-    assert_eq!(checked, 42 * 5, "every field of every route was tried with every wrong type");
+    assert_eq!(checked, 43 * 5, "every field of every route was tried with every wrong type");
     // Nothing was stored by any of them.
     let users = app.get("/v2/integrations/usermapping", Some(&entity.token)).await;
     assert_eq!(users.data()["Users"], json!([]));

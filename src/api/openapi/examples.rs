@@ -493,3 +493,17 @@ pub fn rotate_customer_secret_response() -> Value {
         }),
     )
 }
+
+pub fn console_link_response() -> Value {
+    success(
+        "5a0c3e1f-8b2d-4c6e-9f1a-2b3c4d5e6f70",
+        serde_json::json!({
+            "Url": "https://integrations.example.com/console/#link=Yx3mQ0b7Vd2kR9sT1uW4zA6cE8gI0jL2nP4rS6tU8wY",
+            "ExpiresAt": "2023-12-04T23:12:20+05:30"
+        }),
+    )
+}
+
+pub fn console_link_exchange_request() -> Value {
+    parse(r#"{ "Code": "Yx3mQ0b7Vd2kR9sT1uW4zA6cE8gI0jL2nP4rS6tU8wY" }"#)
+}

@@ -120,6 +120,7 @@ pub async fn serve() -> impl IntoResponse {
         (name = "call", description = "Inbound passthru, outbound calls, status callbacks and call records."),
         (name = "webhook_deliveries", description = "The app's webhook delivery log."),
         (name = "sandbox", description = "Simulated calls on sandbox apps: every webhook without a telephone."),
+        (name = "console", description = "Console links: open the web console (`/console`) signed in as an app, without its secret."),
         (name = "admin", description = "The operator's view across tenants (`ADMIN_TOKEN`): customers, apps, webhook health."),
         (name = "ops", description = "Liveness, readiness and this document (not enveloped where noted)."),
         (name = "webhooks", description = "What the server POSTs to an app's webhook URLs (the `webhooks` section): \

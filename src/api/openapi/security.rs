@@ -7,11 +7,19 @@ use utoipa::openapi::OpenApi;
 use utoipa::Modify;
 
 /// The operations anyone may call, without a token (by handler `operation_id`): Exotel's passthru and
-/// status callbacks (the callback's URL carries its own signature), the trade of an Id and Secret for a
-/// token, and the operational routes. They get `security: []`, so no tool takes them to need a token;
+/// status callbacks (the callback's URL carries its own signature), the trade of an Id and Secret (or a
+/// console link's code) for a token, and the operational routes. They get `security: []`, so no tool takes them to need a token;
 /// every other operation names its token scheme in its `#[utoipa::path]`.
-pub const PUBLIC_OPERATIONS: &[&str] =
-    &["create_token", "inbound_call", "call_status_callback", "openapi_document", "healthz", "readyz", "metrics"];
+pub const PUBLIC_OPERATIONS: &[&str] = &[
+    "create_token",
+    "exchange_console_link",
+    "inbound_call",
+    "call_status_callback",
+    "openapi_document",
+    "healthz",
+    "readyz",
+    "metrics",
+];
 
 /// A token scheme: the name a handler gives in `security((name = []))`, and what a client reads about it.
 struct TokenScheme {
