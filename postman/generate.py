@@ -695,6 +695,15 @@ OPERATOR = folder(
             tests=data_test("Data is the app, active again", "pm.expect(data.IsActive).to.eql(true);"),
         ),
         request(
+            "Console link for the app (operator)", "POST", "/admin/apps/{{appId}}/console_link", token="admin",
+            description="The operator's way into one app's console, to look into its deliveries without its "
+                        "secret: the same single-use link, valid 10 minutes, as the app's own `Create a console "
+                        "link`. Append `&next=/app/deliveries?status=dead` to open its dead deliveries.",
+            tests=data_test("Data is a console link",
+                            "pm.expect(Object.keys(data)).to.eql(['Url', 'ExpiresAt']);",
+                            "pm.expect(data.Url).to.include('/console/#link=');"),
+        ),
+        request(
             "Webhook health (operator)", "GET", "/admin/health", token="admin",
             description="The queue's depth, the age of its oldest pending delivery (0 when none), and up to 20 "
                         "apps with the most deliveries that went dead in the last 24 h and are still dead.",
@@ -798,7 +807,8 @@ FLOW = [
     "Get a delivery (attempt log)", "Deliveries of the simulated call", "Recover dead deliveries",
     "Create a console link", "Exchange a console link",
     "Create a spare customer (operator)", "List customers (operator)", "Show customer (operator)",
-    "Switch the app off (operator)", "Switch the app on again (operator)", "Webhook health (operator)",
+    "Switch the app off (operator)", "Switch the app on again (operator)", "Console link for the app (operator)",
+    "Webhook health (operator)",
     "Rotate app secret", "App token (rotated secret)", "Rotate customer secret", "Customer token (rotated secret)",
     "Delete one user", "Delete all users", "Delete app", "Delete a customer (operator)", "Delete customer",
 ]

@@ -35,7 +35,7 @@ async function render() {
   const started = firstRender ? 0 : performance.now();
   firstRender = false;
   const route = router.current();
-  if (route.link) return exchangeLink(route.link);
+  if (route.link) return exchangeLink(route.link, route.next);
   const who = session.current();
   const [name, view] = pick(route, who);
   document.body.dataset.ready = "";
@@ -66,15 +66,17 @@ async function render() {
   document.body.dataset.ready = name;
 }
 
-/** #link=<code>: trades a console link's code for an app token (single use), then opens the app. */
-async function exchangeLink(code) {
+/** #link=<code>[&next=<app route>]: trades a console link's code for an app token (single use), then
+ * opens the app at `next` or its overview. */
+async function exchangeLink(code, next) {
   router.replace(["signin"]);
   clear(main, h("p", { class: "muted" }, "Opening the console link…"));
   try {
     const token = await api.request("POST", "/console_link/exchange", { body: { Code: code }, token: "" });
     const app = await api.request("GET", "/app", { query: { entity: "app" }, token });
     session.signIn("app", token, app.AppID, { app });
-    router.replace(["app", "overview"]);
+    if (next) history.replaceState(null, "", `#${next}`);
+    else router.replace(["app", "overview"]);
   } catch (error) {
     session.signOut();
     router.replace(["signin"], { error: `This console link cannot be used: ${error.message}` });

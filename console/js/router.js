@@ -1,12 +1,17 @@
-// The hash router: #/section/rest?query. A console link arrives as #link=<code>.
+// The hash router: #/section/rest?query. A console link arrives as #link=<code>, optionally followed
+// by &next=<an app route> (where the operator's link to a failing app's deliveries lands).
 
-/** The current route: {path: ["app", "calls", "CA1"], query: URLSearchParams, link: code|null}. */
+/** The current route: {path: ["app", "calls", "CA1"], query: URLSearchParams, link: code|null, next: route|null}. */
 export function current() {
   const hash = location.hash.replace(/^#/, "");
-  if (hash.startsWith("link=")) return { path: [], query: new URLSearchParams(), link: decodeURIComponent(hash.slice(5)) };
+  if (hash.startsWith("link=")) {
+    const params = new URLSearchParams(hash);
+    const next = params.get("next");
+    return { path: [], query: new URLSearchParams(), link: params.get("link"), next: next?.startsWith("/app/") ? next : null };
+  }
   const [path, query = ""] = hash.split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
-  return { path: parts, query: new URLSearchParams(query), link: null };
+  return { path: parts, query: new URLSearchParams(query), link: null, next: null };
 }
 
 /** The hash for a path and query: href("app", "calls", sid) or href(["app", "deliveries"], {status: "dead"}). */

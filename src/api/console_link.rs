@@ -1,6 +1,7 @@
 //! Console links (CONTRACT §14): `POST /app/console_link` hands an app a single-use link that opens
 //! the web console signed in as that app, without its secret; `POST /console_link/exchange` trades
-//! the link's code for an app token. Both answer 404 while the console is off.
+//! the link's code for an app token; `POST /admin/apps/{AppID}/console_link` gives the operator the
+//! same link for any app. All answer 404 while the console is off.
 
 use axum::extract::State;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,7 +10,8 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{mint_token, AppAuth};
+use super::auth::{mint_token, AppAuth, OperatorAuth};
+use super::extract::PathParam;
 use super::openapi::examples;
 use super::openapi::schemas::{envelopes, ErrorEnvelope, StringEnvelope};
 use super::JsonBody;
@@ -79,18 +81,55 @@ fn console_enabled(state: &AppState) -> Result<()> {
     )
 )]
 pub async fn create(State(state): State<AppState>, AppAuth(app): AppAuth) -> Result<Success<ConsoleLinkBody>> {
+    Ok(Success(issue(&state, &app.id).await?))
+}
+
+/// Create a console link for any app
+///
+/// The operator's way into one app's console (an addition to the seed), for following a failing
+/// app to its dead deliveries without its secret: the same single-use link, valid 10 minutes, as
+/// `POST /app/console_link` gives the app itself.
+#[utoipa::path(
+    post,
+    path = "/admin/apps/{app_id}/console_link",
+    operation_id = "admin_create_console_link",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("app_id" = String, Path, description = "The app's `AppID`.")),
+    responses(
+        (status = 200, description = "The link and when it expires.", body = ConsoleLinkEnvelope,
+            example = json!(examples::console_link_response())),
+        (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
+        (status = 404, description = "No app with that `AppID`, or the console is turned off (`CONSOLE_ENABLED=false`).", body = ErrorEnvelope),
+        (status = 429, description = "Too many failed attempts from this client address.", body = ErrorEnvelope,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again."))),
+    )
+)]
+pub async fn create_for_operator(
+    _admin: OperatorAuth,
+    State(state): State<AppState>,
+    PathParam(app_id): PathParam<String>,
+) -> Result<Success<ConsoleLinkBody>> {
     console_enabled(&state)?;
+    let app = state.store.find_app_unscoped(&app_id).await?.ok_or_else(|| ApiError::not_found("app not found"))?;
+    tracing::info!(app_id = %app.id, "the operator asked for a console link");
+    Ok(Success(issue(&state, &app.id).await?))
+}
+
+/// Stores a new link's code (its SHA-256 only) for the app and answers the link.
+async fn issue(state: &AppState, app_id: &str) -> Result<ConsoleLinkBody> {
+    console_enabled(state)?;
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let code = URL_SAFE_NO_PAD.encode(bytes);
     let now = now_ms();
     let expires_at = now + LINK_TTL_MS;
-    state.store.insert_console_link(&app.id, &sha256_hex(&code), now, expires_at).await?;
-    tracing::info!(app_id = %app.id, "console link created");
-    Ok(Success(ConsoleLinkBody {
+    state.store.insert_console_link(app_id, &sha256_hex(&code), now, expires_at).await?;
+    tracing::info!(app_id = %app_id, "console link created");
+    Ok(ConsoleLinkBody {
         url: format!("{}/console/#link={code}", state.config.public_base_url),
         expires_at: display(expires_at, state.config.display_offset),
-    }))
+    })
 }
 
 /// Exchange a console link's code for a token

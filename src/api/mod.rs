@@ -72,6 +72,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list_customers))
         .routes(routes!(admin::get_customer, admin::delete_customer))
         .routes(routes!(admin::set_app_active))
+        .routes(routes!(console_link::create_for_operator))
         .routes(routes!(admin::health))
         .routes(routes!(openapi::serve))
 }

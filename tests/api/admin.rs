@@ -168,6 +168,7 @@ fn every_route(customer_id: &str, app_id: &str) -> Vec<(Method, String, Option<V
         (Method::DELETE, customer_url(customer_id), None),
         (Method::PUT, app_url(app_id), Some(json!({"IsActive": false}))),
         (Method::GET, HEALTH.to_string(), None),
+        (Method::POST, format!("{}/console_link", app_url(app_id)), Some(json!({}))),
     ]
 }
 

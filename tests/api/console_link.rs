@@ -117,3 +117,32 @@ async fn with_the_console_off_both_routes_answer_404() {
     assert!(error.contains("CONSOLE_ENABLED=false"), "{error}");
     exchange(&app, "Yx3mQ0b7Vd2kR9sT1uW4zA6cE8gI0jL2nP4rS6tU8wY").await.error(StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_operator_gets_a_console_link_for_any_app_and_nobody_else_does() {
+    let app = TestApp::with_env(&[("PUBLIC_BASE_URL", PUBLIC_BASE_URL)]).await;
+    let entity = app.seed_app("sandbox").await;
+    let path = format!("/v2/integrations/admin/apps/{}/console_link", entity.id);
+
+    let data = app.post(&path, Some(crate::helpers::ADMIN_TOKEN), json!({})).await.data().clone();
+    let url = data["Url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{PUBLIC_BASE_URL}/console/#link=")), "{url}");
+    let code = url.split_once("#link=").unwrap().1;
+    let token = exchange(&app, code).await.data().as_str().unwrap().to_string();
+    let opened = app.get("/v2/integrations/webhook_deliveries?status=dead", Some(&token)).await;
+    assert_eq!(opened.data()["Deliveries"], json!([]), "signed in as the app: its delivery log");
+    exchange(&app, code).await.error(StatusCode::UNAUTHORIZED);
+
+    // Not the app's own token, nor its customer's; an unknown app is a 404.
+    app.post(&path, Some(&entity.token), json!({})).await.error(StatusCode::UNAUTHORIZED);
+    app.post(&path, Some(&entity.customer.token), json!({})).await.error(StatusCode::UNAUTHORIZED);
+    let missing = app
+        .post("/v2/integrations/admin/apps/no-such-app/console_link", Some(crate::helpers::ADMIN_TOKEN), json!({}))
+        .await;
+    assert_eq!(missing.error(StatusCode::NOT_FOUND), "app not found");
+
+    let off = TestApp::with_env(&[("CONSOLE_ENABLED", "false")]).await;
+    let other = off.seed_app("sandbox").await;
+    let path = format!("/v2/integrations/admin/apps/{}/console_link", other.id);
+    off.post(&path, Some(crate::helpers::ADMIN_TOKEN), json!({})).await.error(StatusCode::NOT_FOUND);
+}

@@ -56,6 +56,7 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/v2/integrations/admin/customers/{customer_id}", &["200", "400", "401", "404", "429", "500", "503"]),
     ("DELETE", "/v2/integrations/admin/customers/{customer_id}", &["200", "400", "401", "404", "429", "500", "503"]),
     ("PUT", "/v2/integrations/admin/apps/{app_id}", &["200", "400", "401", "404", "413", "429", "500", "503"]),
+    ("POST", "/v2/integrations/admin/apps/{app_id}/console_link", &["200", "400", "401", "404", "429", "500", "503"]),
     ("GET", "/v2/integrations/admin/health", &["200", "401", "429", "500", "503"]),
     ("GET", "/v2/integrations/openapi.json", &["200", "500", "503"]),
     ("GET", "/healthz", &["200", "500", "503"]),

@@ -315,8 +315,19 @@ class Flow:
         failing = page.locator(f'#failing-apps tr[data-app-id="{self.app["AppID"]}"]')
         expect(failing).to_be_visible()
         expect(failing.locator(".dead")).not_to_have_text("0")
-        expect(failing.get_by_role("link", name="Deliveries")).to_be_visible()
         self.shot("operator", page)
+        # Its dead deliveries open in a new tab, signed in as the app through the operator's console
+        # link (no AppSecret); this tab stays the operator's.
+        with context.expect_page() as opened:
+            failing.get_by_role("button", name="Deliveries").click()
+        app_tab = opened.value
+        app_tab.set_default_timeout(10_000)
+        self.watch(app_tab)
+        self.ready("deliveries", app_tab, "deliveries (the operator's console link)")
+        expect(app_tab.locator('#deliveries .delivery[data-status="dead"]').first).to_be_visible()
+        assert "link=" not in app_tab.url, app_tab.url
+        app_tab.close()
+        expect(page.get_by_label("Admin token")).to_have_count(0)
         self.operator_page = page
 
     def the_operator_manages_customers_and_apps(self):

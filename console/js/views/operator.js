@@ -10,10 +10,31 @@ export function pick([section, id]) {
   return ["operator", render];
 }
 
-/** Where a failing app's dead deliveries are: its delivery log, once signed in as that app. */
-function deliveriesLink(appId) {
-  const next = router.href(["app", "deliveries"], { status: "dead" }).slice(1);
-  return h("a", { href: router.href(["signin"], { entity: "app", id: appId, next }) }, "Deliveries");
+/** Opens an app's dead deliveries in a new tab, signed in as that app through a console link from the
+ * operator API (POST /admin/apps/{AppID}/console_link): no AppSecret needed, this tab stays the operator's. */
+function deliveriesButton(appId) {
+  return h(
+    "button",
+    {
+      type: "button",
+      onclick: async () => {
+        // Opened within the click, so that no popup blocker stops it; pointed at the link once it is made.
+        const tab = window.open("", "_blank");
+        try {
+          const link = await api.post(`/admin/apps/${encodeURIComponent(appId)}/console_link`);
+          const next = router.href(["app", "deliveries"], { status: "dead" }).slice(1);
+          if (tab) {
+            tab.opener = null;
+            tab.location.replace(`${link.Url}&next=${encodeURIComponent(next)}`);
+          }
+        } catch (error) {
+          tab?.close();
+          toast(`No console link for ${appId}: ${error.message}`);
+        }
+      },
+    },
+    "Deliveries",
+  );
 }
 
 export async function render(main, ctx) {
@@ -48,7 +69,7 @@ export async function render(main, ctx) {
                 h("td", { class: "dead" }, app.Dead24h),
                 h("td", {}, app.Pending),
                 h("td", { class: "error-text" }, app.LastError),
-                h("td", {}, deliveriesLink(app.AppID)),
+                h("td", {}, deliveriesButton(app.AppID)),
               ),
             ),
             { id: "failing-apps" },
@@ -176,6 +197,6 @@ function appRow(app, slot) {
     h("td", { class: "mono" }, app.AppID),
     h("td", {}, app.ExotelDomain),
     state,
-    h("td", {}, h("div", { class: "actions" }, toggle, deliveriesLink(app.AppID))),
+    h("td", {}, h("div", { class: "actions" }, toggle, deliveriesButton(app.AppID))),
   );
 }
