@@ -34,11 +34,10 @@ pub enum MasterKeyError {
 /// Proves that the configured keys open this database before anything is served. A database from
 /// before the key check is proved on a stored customer secret, then given its key check.
 pub async fn check(store: &Store, keyring: &Keyring) -> Result<(), MasterKeyError> {
-    let row = SealedRowKey(crate::store::KEY_CHECK_ROW.to_string(), None).context();
+    let row = crate::store::KEY_CHECK_ROW;
     match store.key_check().await? {
         Some(sealed) => {
-            let opened =
-                keyring.open_field(SecretField::KeyCheck, &row, &sealed).map_err(MasterKeyError::NoKeyOpens)?;
+            let opened = keyring.open_field(SecretField::KeyCheck, row, &sealed).map_err(MasterKeyError::NoKeyOpens)?;
             if opened != KEY_CHECK_PLAINTEXT {
                 return Err(MasterKeyError::NoKeyOpens(CryptoError::Malformed));
             }
@@ -50,7 +49,7 @@ pub async fn check(store: &Store, keyring: &Keyring) -> Result<(), MasterKeyErro
                     .open_field(SecretField::CustomerSecret, &value.row.context(), &value.sealed)
                     .map_err(MasterKeyError::NoKeyOpens)?;
             }
-            store.insert_key_check(&keyring.seal_field(SecretField::KeyCheck, &row, KEY_CHECK_PLAINTEXT)).await?;
+            store.insert_key_check(&keyring.seal_field(SecretField::KeyCheck, row, KEY_CHECK_PLAINTEXT)).await?;
         }
     }
     Ok(())

@@ -246,20 +246,17 @@ impl TestApp {
     /// Takes the write lock on `table` from a connection of its own and holds it until the
     /// returned connection is dropped: a database that stalls the store's writes.
     #[cfg(not(feature = "pg-tests"))]
-    pub async fn hold_write_lock(&self, _table: &str) -> sqlx::SqliteConnection {
+    pub async fn hold_write_lock(&self, table: &str) -> sqlx::SqliteConnection {
         use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&self.raw).await.expect("raw sqlite connection");
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.expect("take SQLite's write lock");
-        conn
+        let conn = sqlx::SqliteConnection::connect(&self.raw).await.expect("raw sqlite connection");
+        take_write_lock(conn, table).await
     }
 
     #[cfg(feature = "pg-tests")]
     pub async fn hold_write_lock(&self, table: &str) -> sqlx::PgConnection {
         use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect_with(&self.raw).await.expect("raw postgres connection");
-        sqlx::query("BEGIN").execute(&mut conn).await.expect("begin");
-        sqlx::query(&format!("LOCK TABLE {table} IN EXCLUSIVE MODE")).execute(&mut conn).await.expect("lock");
-        conn
+        let conn = sqlx::PgConnection::connect_with(&self.raw).await.expect("raw postgres connection");
+        take_write_lock(conn, table).await
     }
 
     /// Runs `sql` in a transaction of its own, behind the store's back, and leaves it open: a
@@ -416,6 +413,21 @@ impl TestApp {
         let customer = self.seed_customer().await;
         self.seed_app_for(&customer, domain).await
     }
+}
+
+/// Takes the write lock on `table` (on SQLite, the database's one write lock) in a transaction of
+/// `conn` and hands the connection back: writes to the table wait until it is dropped.
+#[cfg(not(feature = "pg-tests"))]
+async fn take_write_lock(mut conn: RawConnection, _table: &str) -> RawConnection {
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.expect("take SQLite's write lock");
+    conn
+}
+
+#[cfg(feature = "pg-tests")]
+async fn take_write_lock(mut conn: RawConnection, table: &str) -> RawConnection {
+    sqlx::query("BEGIN").execute(&mut conn).await.expect("begin");
+    sqlx::query(&format!("LOCK TABLE {table} IN EXCLUSIVE MODE")).execute(&mut conn).await.expect("lock");
+    conn
 }
 
 /// A connection of the test's own to its database, beside the store's pools.
@@ -724,14 +736,30 @@ impl ProcessDatabase {
         command
     }
 
+    /// A pool on this database, behind the binary's back.
+    async fn pool(&self) -> RawPool {
+        RawPool::connect(&self.url).await.unwrap()
+    }
+
     /// Runs `sql` on this database behind the binary's back.
     pub async fn execute(&self, sql: &str) {
-        #[cfg(not(feature = "pg-tests"))]
-        let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
-        #[cfg(feature = "pg-tests")]
-        let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+        let pool = self.pool().await;
         sqlx::query(sql).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         pool.close().await;
+    }
+
+    /// The one number `sql` answers (a `COUNT(*)`), read behind the binary's back.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let pool = self.pool().await;
+        let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+        n
+    }
+
+    /// Takes the write lock on `table` from a connection of its own, held until it is dropped.
+    pub async fn hold_write_lock(&self, table: &str) -> RawConnection {
+        use sqlx::Connection;
+        take_write_lock(RawConnection::connect(&self.url).await.unwrap(), table).await
     }
 
     /// Removes a Postgres test database once its servers are gone (SQLite files go with the folder).

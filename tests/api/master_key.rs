@@ -133,23 +133,12 @@ impl Db {
         stdout
     }
 
-    async fn pool(&self) -> Raw {
-        #[cfg(not(feature = "pg-tests"))]
-        let pool = sqlx::SqlitePool::connect(&self.db.url).await.unwrap();
-        #[cfg(feature = "pg-tests")]
-        let pool = sqlx::PgPool::connect(&self.db.url).await.unwrap();
-        pool
-    }
-
     async fn execute(&self, sql: &str) {
         self.db.execute(sql).await;
     }
 
     async fn count(&self, sql: &str) -> i64 {
-        let pool = self.pool().await;
-        let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-        pool.close().await;
-        n
+        self.db.count(sql).await
     }
 
     /// Customers made straight in the database, their secrets sealed under `MASTER_KEY`: (id, secret).
@@ -191,11 +180,6 @@ impl Db {
             .collect()
     }
 }
-
-#[cfg(not(feature = "pg-tests"))]
-type Raw = sqlx::SqlitePool;
-#[cfg(feature = "pg-tests")]
-type Raw = sqlx::PgPool;
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -307,7 +291,7 @@ async fn a_rekey_killed_mid_way_leaves_every_value_readable_and_a_second_run_fin
         assert!(child.try_wait().unwrap().is_none(), "rekey ended before it could be interrupted");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    let lock = hold_customers_write_lock(&db).await;
+    let lock = db.db.hold_write_lock("customers").await;
     child.kill().unwrap();
     child.wait().unwrap();
     drop(lock);
@@ -340,22 +324,4 @@ async fn rekey_prints_a_summary_table_and_no_progress_bar_off_a_terminal() {
     assert!(!stderr(&output).contains("re-sealing"), "no bar when stderr is a pipe: {}", stderr(&output));
     assert_no_key_in(&output);
     db.db.drop().await;
-}
-
-/// Holds the database's write lock for `customers` from a connection of the test's own.
-#[cfg(not(feature = "pg-tests"))]
-async fn hold_customers_write_lock(db: &Db) -> sqlx::SqliteConnection {
-    use sqlx::Connection;
-    let mut conn = sqlx::SqliteConnection::connect(&db.db.url).await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.expect("take SQLite's write lock");
-    conn
-}
-
-#[cfg(feature = "pg-tests")]
-async fn hold_customers_write_lock(db: &Db) -> sqlx::PgConnection {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&db.db.url).await.unwrap();
-    sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
-    sqlx::query("LOCK TABLE customers IN EXCLUSIVE MODE").execute(&mut conn).await.unwrap();
-    conn
 }
