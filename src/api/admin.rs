@@ -193,8 +193,6 @@ const APP_NOT_FOUND: &str = "no app with that AppID";
         (status = 200, description = "A page of customers.", body = AdminCustomerPageEnvelope,
             example = json!(examples::admin_customers_response())),
         (status = 400, description = "`last_value` or `page_size` is not a whole number in range.", body = ErrorEnvelope),
-        (status = 429, description = "Too many failed attempts from this client address.", body = ErrorEnvelope,
-            headers(("Retry-After" = u64, description = "Seconds to wait before trying again."))),
     )
 )]
 pub async fn list_customers(
@@ -223,10 +221,7 @@ pub async fn list_customers(
     responses(
         (status = 200, description = "The customer with its apps.", body = AdminCustomerDetailEnvelope,
             example = json!(examples::admin_customer_response())),
-        (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
         (status = 404, description = "No customer with that `CustomerID`.", body = ErrorEnvelope),
-        (status = 429, description = "Too many failed attempts from this client address.", body = ErrorEnvelope,
-            headers(("Retry-After" = u64, description = "Seconds to wait before trying again."))),
     )
 )]
 pub async fn get_customer(
@@ -254,10 +249,7 @@ pub async fn get_customer(
     responses(
         (status = 200, description = "Deleted: `Data` is `Deleted Successfully`.", body = StringEnvelope,
             example = json!(examples::customer_deleted())),
-        (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
         (status = 404, description = "No customer with that `CustomerID`.", body = ErrorEnvelope),
-        (status = 429, description = "Too many failed attempts from this client address.", body = ErrorEnvelope,
-            headers(("Retry-After" = u64, description = "Seconds to wait before trying again."))),
     )
 )]
 pub async fn delete_customer(
@@ -286,8 +278,6 @@ pub async fn delete_customer(
         (status = 200, description = "The app as it is now.", body = AdminAppEnvelope, example = json!(examples::app_response())),
         (status = 400, description = "Malformed JSON, `IsActive` missing or not a boolean, or another field sent.", body = ErrorEnvelope),
         (status = 404, description = "No app with that `AppID`.", body = ErrorEnvelope),
-        (status = 429, description = "Too many failed attempts from this client address.", body = ErrorEnvelope,
-            headers(("Retry-After" = u64, description = "Seconds to wait before trying again."))),
     )
 )]
 pub async fn set_app_active(
@@ -319,8 +309,6 @@ pub async fn set_app_active(
     responses(
         (status = 200, description = "The queue and the failing apps.", body = AdminHealthEnvelope,
             example = json!(examples::admin_health_response())),
-        (status = 429, description = "Too many failed attempts from this client address.", body = ErrorEnvelope,
-            headers(("Retry-After" = u64, description = "Seconds to wait before trying again."))),
     )
 )]
 pub async fn health(_admin: OperatorAuth, State(state): State<AppState>) -> Result<Success<AdminHealthBody>> {

@@ -173,7 +173,6 @@ envelopes! {
     params(("call_sid" = String, Path, description = "Exotel's `CallSid`.")),
     responses(
         (status = 200, description = "The latest call payload.", body = CallPayloadEnvelope, example = json!(examples::call_response())),
-        (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
         (status = 404, description = "No call with that `CallSid` in this app.", body = ErrorEnvelope),
     )
 )]

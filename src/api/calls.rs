@@ -117,7 +117,6 @@ pub async fn list(State(state): State<AppState>, AppAuth(app): AppAuth, uri: Uri
     params(("call_sid" = String, Path, description = "Exotel's `CallSid`.")),
     responses(
         (status = 200, description = "The call's events.", body = CallTimelineEnvelope, example = json!(examples::call_events_response())),
-        (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
         (status = 404, description = "No call with that `CallSid` in this app.", body = ErrorEnvelope),
     )
 )]

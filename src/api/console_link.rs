@@ -100,10 +100,7 @@ pub async fn create(State(state): State<AppState>, AppAuth(app): AppAuth) -> Res
     responses(
         (status = 200, description = "The link and when it expires.", body = ConsoleLinkEnvelope,
             example = json!(examples::console_link_response())),
-        (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
         (status = 404, description = "No app with that `AppID`, or the console is turned off (`CONSOLE_ENABLED=false`).", body = ErrorEnvelope),
-        (status = 429, description = "Too many failed attempts from this client address.", body = ErrorEnvelope,
-            headers(("Retry-After" = u64, description = "Seconds to wait before trying again."))),
     )
 )]
 pub async fn create_for_operator(

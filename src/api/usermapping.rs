@@ -408,7 +408,6 @@ pub async fn delete_all(State(state): State<AppState>, AppAuth(app): AppAuth) ->
     responses(
         (status = 200, description = "Deleted: `Data` is `Deleted Successfuly` (sic, as the seed).", body = StringEnvelope,
             example = json!(examples::usermappings_deleted())),
-        (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
         (status = 404, description = "No user with that `AppUserId` in this app.", body = ErrorEnvelope),
     )
 )]

@@ -289,7 +289,6 @@ pub async fn recover(
     params(("id" = String, Path, description = "The delivery's `DeliveryId`.")),
     responses(
         (status = 200, description = "The delivery, pending again.", body = DeliveryEnvelope, example = json!(examples::delivery_retried())),
-        (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
         (status = 404, description = "No delivery with that id for this app.", body = ErrorEnvelope),
         (status = 409, description = "The delivery is still pending, or is a test (never sent again).", body = ErrorEnvelope),
     )
@@ -369,7 +368,6 @@ envelopes! {
     params(("id" = String, Path, description = "The delivery's `DeliveryId`.")),
     responses(
         (status = 200, description = "The delivery, its payload and its attempts.", body = DeliveryDetailEnvelope, example = json!(examples::delivery_detail())),
-        (status = 400, description = "The path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
         (status = 404, description = "No delivery with that id for this app.", body = ErrorEnvelope),
     )
 )]

@@ -28,21 +28,25 @@ struct TokenScheme {
     description: &'static str,
     /// The 401 of an operation that needs it: what the extractor refuses.
     refused: &'static str,
+    /// Whether repeated refusals from one client address are throttled with 429.
+    throttled: bool,
 }
 
 /// Every token travels in `Authorization`, raw (as the SDK sends it) or as `Bearer <token>`.
-const TOKEN_SCHEMES: [TokenScheme; 3] = [
+static TOKEN_SCHEMES: [TokenScheme; 3] = [
     TokenScheme {
         name: "customer_token",
         description: "A customer token from `POST /v2/integrations/token` with `Entity` `customer`: \
              `Authorization: <token>` (raw) or `Authorization: Bearer <token>`.",
         refused: "Missing, unknown or expired token, or not a customer token.",
+        throttled: false,
     },
     TokenScheme {
         name: "app_token",
         description: "An app token from `POST /v2/integrations/token` with `Entity` `app`: \
              `Authorization: <token>` (raw) or `Authorization: Bearer <token>`.",
         refused: "Missing, unknown or expired token, or not an app token.",
+        throttled: false,
     },
     TokenScheme {
         name: "admin_token",
@@ -50,6 +54,7 @@ const TOKEN_SCHEMES: [TokenScheme; 3] = [
             "The operator's `ADMIN_TOKEN`: `Authorization: <token>` (raw) or `Authorization: Bearer <token>`. \
              With no admin token configured, the route answers 401.",
         refused: "Missing or wrong admin token, or no `ADMIN_TOKEN` configured.",
+        throttled: true,
     },
 ];
 
@@ -69,18 +74,28 @@ impl Modify for SecuritySchemes {
 /// What the 401 of `operation` says, if it needs a token: its scheme's refusal, or (an operation that
 /// takes several kinds) a refusal of the other kinds.
 pub fn refused(operation: &Operation) -> Option<&'static str> {
+    match token_schemes(operation).as_slice() {
+        [] => None,
+        [scheme] => Some(scheme.refused),
+        _ => Some("Missing, unknown or expired token, or a token of another kind."),
+    }
+}
+
+/// Whether `operation` needs a token whose refusals are throttled (answered 429 after too many).
+pub fn throttled(operation: &Operation) -> bool {
+    token_schemes(operation).iter().any(|scheme| scheme.throttled)
+}
+
+/// The token schemes `operation` names in its `security`.
+fn token_schemes(operation: &Operation) -> Vec<&'static TokenScheme> {
     // `SecurityRequirement` keeps its scheme names private: they are the keys it serializes.
-    let names: Vec<String> = operation
+    operation
         .security
         .iter()
         .flatten()
         .filter_map(|requirement| serde_json::to_value(requirement).ok())
         .filter_map(|requirement| requirement.as_object().map(|names| names.keys().cloned().collect::<Vec<_>>()))
         .flatten()
-        .collect();
-    match names.as_slice() {
-        [] => None,
-        [name] => TOKEN_SCHEMES.iter().find(|scheme| scheme.name == name).map(|scheme| scheme.refused),
-        _ => Some("Missing, unknown or expired token, or a token of another kind."),
-    }
+        .filter_map(|name| TOKEN_SCHEMES.iter().find(|scheme| scheme.name == name))
+        .collect()
 }
