@@ -9,7 +9,7 @@ use crate::api::admin::{AdminCustomerBody, AdminCustomerDetail, AdminCustomerPag
 use crate::api::app::AppBody;
 use crate::api::customer::CustomerBody;
 use crate::config::Config;
-use crate::services::{customers, master_key, operator};
+use crate::services::{customers, master_key, operator, storage};
 use crate::store::Store;
 
 /// What `--help` lists after the commands: every variable the configuration reads (the README
@@ -146,22 +146,9 @@ pub fn openapi_json() -> anyhow::Result<String> {
     Ok(crate::api::openapi::document().to_pretty_json()?)
 }
 
-async fn connect(config: &Config) -> anyhow::Result<Store> {
-    Ok(Store::connect(config.database_url.expose(), config.database_max_connections, config.database_acquire_timeout)
-        .await?)
-}
-
-/// Connects, migrates and proves the master key on the stored secrets (as a server's start does).
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let store = connect(config).await?;
-    store.migrate().await?;
-    master_key::check(&store, &config.keyring).await?;
-    Ok(store)
-}
-
 /// Re-seals every stored secret under `MASTER_KEY`: a progress bar on a terminal, a summary at the end.
 pub async fn rekey(config: &Config, output: Output) -> anyhow::Result<()> {
-    let store = connect(config).await?;
+    let store = storage::connect(config).await?;
     let result = rekey_on(&store, config, output).await;
     store.close().await;
     result
@@ -211,7 +198,7 @@ async fn rekey_on(store: &Store, config: &Config, output: Output) -> anyhow::Res
 
 /// Applies the pending migrations and says which (or that none was pending) on stdout.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let store = connect(config).await?;
+    let store = storage::connect(config).await?;
     let applied = store.migrate().await;
     store.close().await;
     let applied = applied?;
@@ -247,7 +234,7 @@ fn failed(error: impl std::fmt::Display) -> anyhow::Error {
 }
 
 pub async fn customer(config: &Config, command: CustomerCommand) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
+    let store = storage::open(config).await?;
     let result = customer_on(&store, config, command).await;
     store.close().await;
     result
@@ -357,7 +344,7 @@ fn confirm_delete(detail: &AdminCustomerDetail) -> anyhow::Result<bool> {
 }
 
 pub async fn app(config: &Config, command: AppCommand) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
+    let store = storage::open(config).await?;
     let (id, active, output) = match command {
         AppCommand::Activate { id, output } => (id, true, output),
         AppCommand::Deactivate { id, output } => (id, false, output),
@@ -376,7 +363,7 @@ pub async fn app(config: &Config, command: AppCommand) -> anyhow::Result<()> {
 }
 
 pub async fn health(config: &Config, output: Output) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
+    let store = storage::open(config).await?;
     let result = operator::health(&store).await.map_err(failed);
     store.close().await;
     let body = AdminHealthBody::from(&result?);

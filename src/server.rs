@@ -20,8 +20,8 @@ use crate::config::{Config, CorsOrigins};
 use crate::connections::{self, ConnectionLimits};
 use crate::dispatch::Dispatcher;
 use crate::envelope::{with_request_id, ApiError};
+use crate::services::storage;
 use crate::state::AppState;
-use crate::store::Store;
 use crate::telemetry;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -182,11 +182,7 @@ pub async fn serve(
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let descriptors = connections::raise_descriptor_limit();
     let max_connections = config.max_connections.unwrap_or_else(|| connections::default_max_connections(descriptors));
-    let store =
-        Store::connect(config.database_url.expose(), config.database_max_connections, config.database_acquire_timeout)
-            .await?;
-    store.migrate().await?;
-    crate::services::master_key::check(&store, &config.keyring).await?;
+    let store = storage::open(&config).await?;
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .map_err(|e| anyhow::anyhow!("LISTEN_ADDR: cannot listen on {}: {e}", config.listen_addr))?;

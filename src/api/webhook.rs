@@ -59,10 +59,10 @@ impl DeliveryBody {
     pub(super) fn new(row: DeliveryRow, offset: chrono::FixedOffset) -> Self {
         let pending = row.status == DeliveryStatus::Pending;
         Self {
-            delivery_id: row.id,
-            event_type: row.event_type,
-            url: row.url,
-            call_sid: row.call_sid,
+            delivery_id: row.message.id,
+            event_type: row.message.event_type,
+            url: row.message.url,
+            call_sid: row.message.call_sid,
             status: row.status.as_str().to_string(),
             attempts: row.attempts,
             last_response_code: row.last_response_code,
@@ -300,7 +300,7 @@ pub async fn retry(
 ) -> Result<Success<DeliveryBody>> {
     let Some(row) = state.store.requeue_delivery(&app.id, &id, now_ms()).await? else {
         return match state.store.find_delivery(&app.id, &id).await? {
-            Some(row) if row.event_type == TEST_EVENT_TYPE => Err(ApiError::conflict(format!(
+            Some(row) if row.message.event_type == TEST_EVENT_TYPE => Err(ApiError::conflict(format!(
                 "delivery {id:?} is a test, never sent again: send another with POST /app_setting/test"
             ))),
             Some(_) => Err(ApiError::conflict(format!("delivery {id:?} is still pending"))),
@@ -380,7 +380,7 @@ pub async fn get(
         return Err(ApiError::not_found(format!("no delivery {id:?} for this app")));
     };
     let offset = state.config.display_offset;
-    let payload = serde_json::from_str(&row.payload).map_err(ApiError::internal)?;
+    let payload = serde_json::from_str(&row.message.payload).map_err(ApiError::internal)?;
     let attempt_log = attempts
         .into_iter()
         .zip(1..)

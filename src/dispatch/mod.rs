@@ -120,8 +120,8 @@ impl Dispatcher {
         intake.close();
         let mut ids = Vec::new();
         while let Ok(delivery) = intake.try_recv() {
-            self.outbox.busy.give_back(&delivery.app_id);
-            ids.push(delivery.id);
+            self.outbox.busy.give_back(&delivery.message.app_id);
+            ids.push(delivery.message.id);
         }
         if ids.is_empty() {
             return;
@@ -138,11 +138,11 @@ impl Dispatcher {
         let this = Arc::clone(self);
         tokio::spawn(async move {
             this.attempt(&delivery).await;
-            if this.outbox.busy.give_back(&delivery.app_id) {
+            if this.outbox.busy.give_back(&delivery.message.app_id) {
                 // The app's backlog can go now.
                 this.outbox.room_freed.notify_one();
             }
-            if this.outbox.take_waiting(&delivery.app_id, &delivery.call_sid, &delivery.url) {
+            if this.outbox.take_waiting(&delivery.message.app_id, &delivery.message.call_sid, &delivery.message.url) {
                 // A later delivery of this call was waiting for this one.
                 this.outbox.claim.notify_one();
             }
@@ -169,7 +169,7 @@ impl Dispatcher {
         let batch = self.store.claim_due_deliveries(now, lease_until, available, &room).await?;
         let claimed = batch.len();
         for delivery in batch {
-            self.outbox.busy.take(&delivery.app_id);
+            self.outbox.busy.take(&delivery.message.app_id);
             self.spawn_attempt(delivery).await;
         }
         Ok(claimed)
@@ -190,8 +190,8 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, delivery: &DeliveryRow) {
-        let span = tracing::info_span!("webhook", delivery_id = %delivery.id, app_id = %delivery.app_id, event = %delivery.event_type);
-        let keys = match self.signing_keys(&delivery.app_id).await {
+        let span = tracing::info_span!("webhook", delivery_id = %delivery.message.id, app_id = %delivery.message.app_id, event = %delivery.message.event_type);
+        let keys = match self.signing_keys(&delivery.message.app_id).await {
             Ok(Some(keys)) => keys,
             Ok(None) => return, // the app was deleted, and its deliveries with it
             Err(reason) => {
@@ -212,19 +212,12 @@ impl Dispatcher {
                 duration_ms: 0,
                 response_body: String::new(),
             };
-            if let Err(error) = self.recorder.record(&delivery.id, record).await {
+            if let Err(error) = self.recorder.record(&delivery.message.id, record).await {
                 tracing::warn!(parent: &span, %error, "could not mark the delivery expired; its lease will end");
             }
             return;
         }
-        let outgoing = Outgoing {
-            delivery_id: &delivery.id,
-            url: &delivery.url,
-            body: &delivery.payload,
-            secret: keys.current.as_bytes(),
-            previous_secret: keys.previous_at(now_ms()).map(str::as_bytes),
-            timestamp: chrono::Utc::now().timestamp(),
-        };
+        let outgoing = Outgoing::signed_now(&delivery.message, &keys);
         let started = std::time::Instant::now();
         let attempted_at = now_ms();
         let attempt = self.sender.send(&outgoing).await;
@@ -240,7 +233,7 @@ impl Dispatcher {
             duration_ms: attempt.duration_ms,
             response_body: attempt.response_body,
         };
-        if let Err(error) = self.recorder.record(&delivery.id, record).await {
+        if let Err(error) = self.recorder.record(&delivery.message.id, record).await {
             tracing::warn!(parent: &span, %error, "could not record the attempt; it will be retried when its lease ends");
             return;
         }
@@ -250,7 +243,7 @@ impl Dispatcher {
             DeliveryStatus::Pending => "retry",
             other => other.as_str(),
         };
-        let labels = [("event_type", delivery.event_type.clone()), ("outcome", outcome.to_string())];
+        let labels = [("event_type", delivery.message.event_type.clone()), ("outcome", outcome.to_string())];
         metrics::counter!(telemetry::metrics::WEBHOOK_DELIVERIES, &labels).increment(1);
         metrics::histogram!(telemetry::metrics::WEBHOOK_ATTEMPT_DURATION, &labels).record(elapsed.as_secs_f64());
         match next.status {

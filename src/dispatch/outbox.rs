@@ -89,17 +89,17 @@ impl Outbox {
         if leased {
             // The app's slot is taken now, as the delivery was leased on the promise of one: the
             // next delivery of a full app is stored unleased, even before the dispatcher starts this one.
-            self.shared.busy.take(&delivery.app_id);
+            self.shared.busy.take(&delivery.message.app_id);
             if let Err(unsent) = self.shared.handoff.send(delivery) {
-                self.shared.busy.give_back(&unsent.0.app_id);
-                tracing::warn!(delivery_id = %unsent.0.id, "no dispatcher took the delivery; it is sent when its lease ends");
+                self.shared.busy.give_back(&unsent.0.message.app_id);
+                tracing::warn!(delivery_id = %unsent.0.message.id, "no dispatcher took the delivery; it is sent when its lease ends");
             }
-        } else if !delivery.call_sid.is_empty() {
+        } else if !delivery.message.call_sid.is_empty() {
             let mut waiting = self.shared.waiting.lock().expect("waiting lock");
             if waiting.len() >= MAX_WAITING {
                 waiting.clear();
             }
-            waiting.insert(call_key(&delivery.app_id, &delivery.call_sid, &delivery.url));
+            waiting.insert(call_key(&delivery.message.app_id, &delivery.message.call_sid, &delivery.message.url));
         }
     }
 

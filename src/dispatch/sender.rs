@@ -7,7 +7,9 @@ use axum::http::{HeaderValue, StatusCode};
 
 use super::guard::{check_target, GuardedResolver, Refused};
 use super::schedule::AttemptResult;
+use super::secrets::SigningKeys;
 use crate::crypto::webhook_signature;
+use crate::store::WebhookMessage;
 
 /// The longest part of a receiver's error answer kept in the delivery log.
 const MAX_ERROR_CHARS: usize = 300;
@@ -43,6 +45,22 @@ pub struct Outgoing<'a> {
     /// The secret a rotation replaced, while its grace lasts: a second signature, after the first.
     pub previous_secret: Option<&'a [u8]>,
     pub timestamp: i64,
+}
+
+impl<'a> Outgoing<'a> {
+    /// The attempt of one delivery's message signed now with `keys`: the current secret, and the
+    /// previous one while its grace lasts.
+    pub fn signed_now(message: &'a WebhookMessage, keys: &'a SigningKeys) -> Self {
+        let now = chrono::Utc::now();
+        Self {
+            delivery_id: &message.id,
+            url: &message.url,
+            body: &message.payload,
+            secret: keys.current.as_bytes(),
+            previous_secret: keys.previous_at(now.timestamp_millis()).map(str::as_bytes),
+            timestamp: now.timestamp(),
+        }
+    }
 }
 
 impl Sender {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, SettingKey};
+use super::{find_spelled, FieldError, SettingKey};
 
 /// The longest `CallSid` kept, in bytes (Exotel's are 32 characters). A call's id is part of indexed
 /// keys, whose size Postgres bounds: a longer one would fail there rather than be a 400 here.
@@ -143,9 +143,7 @@ impl DeliveryStatus {
     }
 
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(value.trim()))
+        find_spelled(&Self::ALL, Self::as_str, value)
             .ok_or_else(|| FieldError(format!("{field} must be one of pending, delivered, dead, expired")))
     }
 }
@@ -153,7 +151,7 @@ impl DeliveryStatus {
 impl DeliveryStatus {
     /// The statuses `POST /webhook_deliveries/recover` may queue again: the finished ones.
     pub fn parse_finished(field: &str, value: &str) -> Result<Self, FieldError> {
-        match Self::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(value.trim())) {
+        match find_spelled(&Self::ALL, Self::as_str, value) {
             Some(status) if status != Self::Pending => Ok(status),
             _ => Err(FieldError(format!("{field} must be one of dead, expired, delivered (got {value:?})"))),
         }
@@ -166,7 +164,7 @@ pub const DELIVERY_EVENT_TYPES: [&str; 5] = ["popup", "incomingCallHangup", "mis
 
 /// Reads a delivery `EventType` (any case in, the stored spelling out).
 pub fn delivery_event_type(field: &str, value: &str) -> Result<&'static str, FieldError> {
-    DELIVERY_EVENT_TYPES.into_iter().find(|t| t.eq_ignore_ascii_case(value.trim())).ok_or_else(|| {
+    find_spelled(&DELIVERY_EVENT_TYPES, |spelling| spelling, value).ok_or_else(|| {
         FieldError(format!("{field} must be one of {} (got {value:?})", DELIVERY_EVENT_TYPES.join(", ")))
     })
 }
@@ -200,9 +198,7 @@ impl CallDirection {
 
     /// `incoming` or `outbound`, any case.
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|d| d.as_str().eq_ignore_ascii_case(value.trim()))
+        find_spelled(&Self::ALL, Self::as_str, value)
             .ok_or_else(|| FieldError(format!("{field} must be incoming or outbound (got {value:?})")))
     }
 }

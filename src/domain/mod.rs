@@ -24,6 +24,12 @@ impl FieldError {
     }
 }
 
+/// The one of `all` whose spelling is `value`, in any case and with white space around it ignored:
+/// how every closed set of values (a status, a direction, a setting key) is read.
+pub fn find_spelled<T: Copy>(all: &[T], spelling: impl Fn(T) -> &'static str, value: &str) -> Option<T> {
+    all.iter().copied().find(|candidate| spelling(*candidate).eq_ignore_ascii_case(value.trim()))
+}
+
 /// Rejects a missing or blank text field, trimming the rest.
 pub fn non_empty(field: &str, value: Option<String>, max_chars: usize) -> Result<String, FieldError> {
     let value = value.map(|v| v.trim().to_string()).unwrap_or_default();

@@ -1,7 +1,7 @@
 //! App settings: the allowed keys and the rule each value must follow.
 
 use super::net::forbidden_host;
-use super::FieldError;
+use super::{find_spelled, FieldError};
 
 /// The longest URL a setting may hold, in bytes of UTF-8 (the characters of an ASCII URL). A webhook
 /// URL is part of an indexed key of the delivery queue, whose size Postgres bounds: counted in
@@ -38,9 +38,7 @@ impl SettingKey {
 
     /// Matches the key names of the contract; case does not matter on the way in.
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|key| key.as_str().eq_ignore_ascii_case(value.trim()))
+        find_spelled(&Self::ALL, Self::as_str, value)
             .ok_or_else(|| FieldError(format!("{field} must be one of {ALLOWED_KEYS} (got {value:?})")))
     }
 

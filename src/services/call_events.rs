@@ -196,7 +196,7 @@ impl CallEvents {
         let write = EventWrite { event, delivery, lease_until };
         match self.store.record_call_event(write).await? {
             Some(QueuedDelivery { row, leased }) => {
-                tracing::info!(delivery_id = %row.id, call_sid = %payload.call_sid, event = event_type, leased, "call event recorded; webhook queued");
+                tracing::info!(delivery_id = %row.message.id, call_sid = %payload.call_sid, event = event_type, leased, "call event recorded; webhook queued");
                 self.outbox.queued(row, leased);
             }
             None => {

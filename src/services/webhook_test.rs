@@ -16,7 +16,7 @@ use crate::domain::call::{CallPayload, DeliveryStatus, TEST_EVENT_TYPE};
 use crate::domain::time::{display, now_ms};
 use crate::domain::SettingKey;
 use crate::envelope::{ApiError, Result};
-use crate::store::{AppRow, AttemptRecord, SentDelivery, Store};
+use crate::store::{AppRow, AttemptRecord, Store, WebhookMessage};
 
 /// The sample call's numbers: a caller, the app's virtual number, the agent dialled.
 const SAMPLE_CALLER: &str = "09876543210";
@@ -76,7 +76,7 @@ impl WebhookTester {
             ApiError::from(error)
         })?;
         let payload = sample_payload(app, setting, self.display_offset, now_ms());
-        let sent = SentDelivery {
+        let sent = WebhookMessage {
             id: format!("msg_{}", Uuid::new_v4().simple()),
             app_id: app.id.clone(),
             event_type: TEST_EVENT_TYPE.to_string(),
@@ -88,15 +88,8 @@ impl WebhookTester {
         tokio::spawn(async move { this.attempt(sent, keys).await }).await.map_err(ApiError::internal)?
     }
 
-    async fn attempt(&self, sent: SentDelivery, keys: SigningKeys) -> Result<TestOutcome> {
-        let outgoing = Outgoing {
-            delivery_id: &sent.id,
-            url: &sent.url,
-            body: &sent.payload,
-            secret: keys.current.as_bytes(),
-            previous_secret: keys.previous_at(now_ms()).map(str::as_bytes),
-            timestamp: chrono::Utc::now().timestamp(),
-        };
+    async fn attempt(&self, sent: WebhookMessage, keys: SigningKeys) -> Result<TestOutcome> {
+        let outgoing = Outgoing::signed_now(&sent, &keys);
         let attempted_at = now_ms();
         let attempt = self.sender.send(&outgoing).await;
         let now = now_ms();

@@ -104,23 +104,23 @@ impl Store {
             "INSERT INTO apps ({APP_COLUMNS}, passthru_key, passthru_key_hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         );
-        on_writer!(self, |pool| sqlx::query(&sql)
-            .bind(&row.id)
-            .bind(&row.customer_id)
-            .bind(&row.name)
-            .bind(&row.exotel_account_sid)
-            .bind(&row.exotel_api_key.0)
-            .bind(&row.exotel_api_token.0)
-            .bind(row.exotel_domain.as_str())
-            .bind(row.is_active)
-            .bind(&row.secret.0)
-            .bind(row.created_at)
-            .bind(row.updated_at)
-            .bind(passthru_key.map(|k| &k.sealed.0))
-            .bind(passthru_key.map(|k| &k.hash))
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(
+            self,
+            &sql,
+            &row.id,
+            &row.customer_id,
+            &row.name,
+            &row.exotel_account_sid,
+            &row.exotel_api_key.0,
+            &row.exotel_api_token.0,
+            row.exotel_domain.as_str(),
+            row.is_active,
+            &row.secret.0,
+            row.created_at,
+            row.updated_at,
+            passthru_key.map(|k| &k.sealed.0),
+            passthru_key.map(|k| &k.hash)
+        )?;
         Ok(())
     }
 

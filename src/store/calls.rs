@@ -7,7 +7,7 @@ use sqlx::FromRow;
 
 use super::deliveries::COLUMNS as DELIVERY_COLUMNS;
 use super::pages::Paged;
-use super::{Db, DeliveryRow, Store, StoreResult};
+use super::{Db, DeliveryRow, Store, StoreResult, WebhookMessage};
 use crate::domain::call::{CallDirection, DeliveryStatus};
 
 /// The latest payload of a call, as JSON text.
@@ -99,12 +99,14 @@ impl QueuedDelivery {
     fn stored(event: &CallEvent, delivery: &EventDelivery, seq: i64, lease_until: i64) -> Self {
         let row = DeliveryRow {
             seq,
-            id: delivery.id.clone(),
-            app_id: event.app_id.clone(),
-            event_type: delivery.event_type.clone(),
-            url: delivery.url.clone(),
-            call_sid: event.call_sid.clone(),
-            payload: event.payload.clone(),
+            message: WebhookMessage {
+                id: delivery.id.clone(),
+                app_id: event.app_id.clone(),
+                event_type: delivery.event_type.clone(),
+                url: delivery.url.clone(),
+                call_sid: event.call_sid.clone(),
+                payload: event.payload.clone(),
+            },
             status: DeliveryStatus::Pending,
             attempts: 0,
             next_attempt_at: event.at,

@@ -6,14 +6,7 @@ impl Store {
     /// Stores a console link's code hash for the app, valid until `expires_at` (unix ms).
     pub async fn insert_console_link(&self, app_id: &str, hash: &str, now: i64, expires_at: i64) -> StoreResult<()> {
         let sql = "INSERT INTO console_links (hash, app_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
-        on_writer!(self, |pool| sqlx::query(sql)
-            .bind(hash)
-            .bind(app_id)
-            .bind(now)
-            .bind(expires_at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, sql, hash, app_id, now, expires_at)?;
         Ok(())
     }
 
@@ -29,7 +22,7 @@ impl Store {
     /// Removes console links that expired before `now`; returns how many.
     pub async fn purge_expired_console_links(&self, now: i64) -> StoreResult<u64> {
         let sql = "DELETE FROM console_links WHERE expires_at <= $1";
-        let done = on_writer!(self, |pool| sqlx::query(sql).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
+        let done = execute!(self, sql, now)?;
         Ok(done)
     }
 }

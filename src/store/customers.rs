@@ -22,20 +22,12 @@ impl Store {
     pub async fn insert_customer(&self, row: &CustomerRow) -> StoreResult<()> {
         let sql =
             "INSERT INTO customers (id, name, email, secret, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)";
-        on_writer!(self, |pool| sqlx::query(sql)
-            .bind(&row.id)
-            .bind(&row.name)
-            .bind(&row.email)
-            .bind(&row.secret.0)
-            .bind(row.created_at)
-            .bind(row.updated_at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(|e| match is_unique_violation(&e) {
-            true => StoreError::Conflict(format!("customer {} already exists", row.id)),
-            false => e.into(),
-        })?;
+        execute!(self, sql, &row.id, &row.name, &row.email, &row.secret.0, row.created_at, row.updated_at).map_err(
+            |e| match is_unique_violation(&e) {
+                true => StoreError::Conflict(format!("customer {} already exists", row.id)),
+                false => e.into(),
+            },
+        )?;
         Ok(())
     }
 

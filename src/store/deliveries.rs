@@ -9,12 +9,8 @@ use crate::domain::call::{DeliveryStatus, TEST_EVENT_TYPE};
 #[derive(Debug, Clone, FromRow)]
 pub struct DeliveryRow {
     pub seq: i64,
-    pub id: String,
-    pub app_id: String,
-    pub event_type: String,
-    pub url: String,
-    pub call_sid: String,
-    pub payload: String,
+    #[sqlx(flatten)]
+    pub message: WebhookMessage,
     #[sqlx(try_from = "String")]
     pub status: DeliveryStatus,
     pub attempts: i64,
@@ -78,9 +74,11 @@ pub struct AttemptRow {
     pub response_body: String,
 }
 
-/// A delivery sent once outside the queue (`POST /app_setting/test`): stored finished, with its attempt.
-#[derive(Debug, Clone)]
-pub struct SentDelivery {
+/// What a delivery sends, whatever becomes of it: its id (the `webhook-id`), app, event, URL, call
+/// and payload. A test delivery (`POST /app_setting/test`) is sent once outside the queue and stored
+/// finished with its attempt.
+#[derive(Debug, Clone, FromRow)]
+pub struct WebhookMessage {
     pub id: String,
     pub app_id: String,
     pub event_type: String,
@@ -294,7 +292,7 @@ impl Store {
         let sql = "UPDATE webhook_deliveries SET status = 'expired', lease_until = 0, updated_at = $1, \
                    last_error = CASE WHEN last_error = '' THEN 'not delivered before its deadline' ELSE last_error END \
                    WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= $1 AND lease_until <= $1";
-        Ok(on_writer!(self, |pool| sqlx::query(sql).bind(now).execute(pool).await.map(|r| r.rows_affected()))?)
+        Ok(execute!(self, sql, now)?)
     }
 
     /// The app's delivery log after the cursor, oldest first, narrowed by `filter`. A delivery
@@ -358,13 +356,17 @@ impl Store {
         let Some(delivery) = self.find_delivery(app_id, id).await? else { return Ok(None) };
         let sql = "SELECT at, response_code, duration_ms, error, response_body FROM delivery_attempts \
                    WHERE delivery_id = $1 ORDER BY seq";
-        let attempts = on_reader!(self, |pool| sqlx::query_as(sql).bind(&delivery.id).fetch_all(pool).await)?;
+        let attempts = on_reader!(self, |pool| sqlx::query_as(sql).bind(&delivery.message.id).fetch_all(pool).await)?;
         Ok(Some((delivery, attempts)))
     }
 
     /// Stores a delivery that was sent once already, finished (`record.status`) with its one
     /// attempt: no claim ever takes it. Returns it as stored.
-    pub async fn record_sent_delivery(&self, sent: &SentDelivery, record: &AttemptRecord) -> StoreResult<DeliveryRow> {
+    pub async fn record_sent_delivery(
+        &self,
+        sent: &WebhookMessage,
+        record: &AttemptRecord,
+    ) -> StoreResult<DeliveryRow> {
         let sql = format!(
             "INSERT INTO webhook_deliveries (id, app_id, event_type, url, call_sid, payload, status, attempts, \
              next_attempt_at, lease_until, expires_at, last_response_code, last_error, created_at, updated_at, \
@@ -458,7 +460,7 @@ impl Store {
     /// Deletes finished deliveries last touched before `before`; returns how many.
     pub async fn purge_finished_deliveries(&self, before: i64) -> StoreResult<u64> {
         let sql = "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'dead', 'expired') AND updated_at < $1";
-        Ok(on_writer!(self, |pool| sqlx::query(sql).bind(before).execute(pool).await.map(|r| r.rows_affected()))?)
+        Ok(execute!(self, sql, before)?)
     }
 
     /// Pending deliveries and the creation time of the oldest, for the queue metrics.

@@ -36,6 +36,14 @@ macro_rules! on_writer {
     };
 }
 
+/// Runs one writing statement with its bind values in order, on the writer of either backend;
+/// answers how many rows it touched.
+macro_rules! execute {
+    ($store:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        on_writer!($store, |pool| sqlx::query($sql)$(.bind($bind))*.execute(pool).await.map(|done| done.rows_affected()))
+    };
+}
+
 /// Runs `$body` with `$conn` bound to where a page of the app's rows of a paged table is read:
 /// on Postgres, a transaction that first waits out the app's writes in flight (see [`pages`]).
 macro_rules! on_page_reader {
@@ -78,7 +86,7 @@ pub use calls::{
     CallEvent, CallEventRow, CallRow, EventDelivery, EventWrite, ListedCall, QueuedDelivery, TimelineEvent,
 };
 pub use customers::CustomerRow;
-pub use deliveries::{AppRoom, AttemptRecord, AttemptRow, DeliveryFilter, DeliveryRow, RecoverWindow, SentDelivery};
+pub use deliveries::{AppRoom, AttemptRecord, AttemptRow, DeliveryFilter, DeliveryRow, RecoverWindow, WebhookMessage};
 pub use operator::{FailingApp, ListedCustomer};
 pub use sealed::{Reseal, SealedRowKey, SealedValue, KEY_CHECK_ROW};
 pub use settings::SettingRow;
@@ -484,7 +492,7 @@ impl Store {
     pub async fn probe_write(&self, now: i64) -> StoreResult<()> {
         let sql = "INSERT INTO readiness_probe (id, checked_at) VALUES (1, $1) \
                    ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at";
-        on_writer!(self, |pool| sqlx::query(sql).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
+        execute!(self, sql, now)?;
         Ok(())
     }
 

@@ -133,7 +133,7 @@ impl Store {
     /// Writes the key check unless one exists (two servers starting at once agree on the first).
     pub async fn insert_key_check(&self, sealed: &Sealed) -> StoreResult<()> {
         let sql = "INSERT INTO key_check (name, sealed) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
-        on_writer!(self, |pool| sqlx::query(sql).bind(KEY_CHECK_ROW).bind(&sealed.0).execute(pool).await.map(|_| ()))?;
+        execute!(self, sql, KEY_CHECK_ROW, &sealed.0)?;
         Ok(())
     }
 }

@@ -88,15 +88,7 @@ impl Store {
         expires_at: i64,
     ) -> StoreResult<()> {
         let sql = "INSERT INTO tokens (hash, customer_id, app_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
-        on_writer!(self, |pool| sqlx::query(sql)
-            .bind(hash)
-            .bind(customer_id)
-            .bind(app_id)
-            .bind(now)
-            .bind(expires_at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, sql, hash, customer_id, app_id, now, expires_at)?;
         Ok(())
     }
 
@@ -146,7 +138,7 @@ impl Store {
     /// Removes tokens that expired before `now`; returns how many.
     pub async fn purge_expired_tokens(&self, now: i64) -> StoreResult<u64> {
         let sql = "DELETE FROM tokens WHERE expires_at <= $1";
-        let done = on_writer!(self, |pool| sqlx::query(sql).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
+        let done = execute!(self, sql, now)?;
         Ok(done)
     }
 }

@@ -241,7 +241,7 @@ async fn a_reader_paging_the_delivery_log_while_events_commit_out_of_order_sees_
         Box::pin(async move {
             let rows =
                 store.list_deliveries(&app_id, &DeliveryFilter::default(), after, PAGE_SIZE).await.expect("a page");
-            rows.into_iter().map(|row| (row.seq, row.id)).collect()
+            rows.into_iter().map(|row| (row.seq, row.message.id)).collect()
         })
     });
 

@@ -445,7 +445,7 @@ async fn claimed_ids(
     limit: i64,
     room: &AppRoom,
 ) -> Vec<String> {
-    store.claim_due_deliveries(now, lease_until, limit, room).await.unwrap().into_iter().map(|d| d.id).collect()
+    store.claim_due_deliveries(now, lease_until, limit, room).await.unwrap().into_iter().map(|d| d.message.id).collect()
 }
 
 pub(crate) fn event_write(app_id: &str, call_sid: &str, n: u32, url: Option<&str>, lease_until: i64) -> EventWrite {
@@ -538,7 +538,7 @@ async fn a_claim_takes_no_more_of_an_app_than_its_room_and_nothing_of_a_full_app
 
     let claimed = store.claim_due_deliveries(2_000, 60_000, 100, &room).await.unwrap();
 
-    let count = |app: &str| claimed.iter().filter(|d| d.app_id == app).count();
+    let count = |app: &str| claimed.iter().filter(|d| d.message.app_id == app).count();
     assert_eq!((count("a1"), count("a2"), count("a3")), (1, 0, 3));
 }
 
@@ -576,7 +576,7 @@ async fn concurrent_claims_never_take_the_same_delivery() {
     }
     let mut taken = Vec::new();
     while let Some(done) = claims.join_next().await {
-        taken.extend(done.unwrap().unwrap().into_iter().map(|d| d.id));
+        taken.extend(done.unwrap().unwrap().into_iter().map(|d| d.message.id));
     }
 
     // A claim that loses a race for a row leaves it: whatever the racing claims left is still there.

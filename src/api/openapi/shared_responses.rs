@@ -54,8 +54,12 @@ fn error_response(description: &str) -> Response {
 
 /// The 429 of a throttled token, with the `Retry-After` it sends.
 fn throttled_response() -> Response {
-    let seconds = ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))).minimum(Some(0));
-    let retry_after = HeaderBuilder::new().schema(seconds).description(Some("Seconds to wait before trying again.")).build();
+    let seconds = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(0));
+    let retry_after =
+        HeaderBuilder::new().schema(seconds).description(Some("Seconds to wait before trying again.")).build();
     error_response_builder(THROTTLED).header("Retry-After", retry_after).build()
 }
 
