@@ -191,17 +191,11 @@ fn set_call_payload_example(doc: &mut OpenApi) {
 
 /// The operations of a path item, with their methods' names.
 fn operations_mut(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
-    [
-        ("get", &mut item.get),
-        ("put", &mut item.put),
-        ("post", &mut item.post),
-        ("delete", &mut item.delete),
-        ("options", &mut item.options),
-        ("head", &mut item.head),
-        ("patch", &mut item.patch),
-        ("trace", &mut item.trace),
-    ]
-    .into_iter()
-    .filter_map(|(method, operation)| operation.as_mut().map(|op| (method, op)))
-    .collect()
+    macro_rules! by_method {
+        ($($method:ident),*) => { [$((stringify!($method), &mut item.$method)),*] };
+    }
+    by_method!(get, put, post, delete, options, head, patch, trace)
+        .into_iter()
+        .filter_map(|(method, operation)| operation.as_mut().map(|op| (method, op)))
+        .collect()
 }
