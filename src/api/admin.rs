@@ -276,7 +276,7 @@ pub async fn delete_customer(
     request_body(content = SetAppActive, example = json!(examples::admin_app_request())),
     responses(
         (status = 200, description = "The app as it is now.", body = AdminAppEnvelope, example = json!(examples::app_response())),
-        (status = 400, description = "Malformed JSON, `IsActive` missing or not a boolean, or another field sent.", body = ErrorEnvelope),
+        (status = 400, description = "Malformed JSON, `IsActive` missing or not a boolean, or another field sent; or the path segment is not valid UTF-8 or holds a NUL byte.", body = ErrorEnvelope),
         (status = 404, description = "No app with that `AppID`.", body = ErrorEnvelope),
     )
 )]

@@ -217,7 +217,7 @@ impl Dispatcher {
             }
             return;
         }
-        let outgoing = Outgoing::signed_now(&delivery.message, &keys);
+        let outgoing = Outgoing::new(&delivery.message, &keys);
         let started = std::time::Instant::now();
         let attempted_at = now_ms();
         let attempt = self.sender.send(&outgoing).await;

@@ -48,9 +48,9 @@ pub struct Outgoing<'a> {
 }
 
 impl<'a> Outgoing<'a> {
-    /// The attempt of one delivery's message signed now with `keys`: the current secret, and the
-    /// previous one while its grace lasts.
-    pub fn signed_now(message: &'a WebhookMessage, keys: &'a SigningKeys) -> Self {
+    /// The attempt at one delivery's message, timestamped now, with the keys to sign it: the current
+    /// secret, and the previous one while its grace lasts.
+    pub fn new(message: &'a WebhookMessage, keys: &'a SigningKeys) -> Self {
         let now = chrono::Utc::now();
         Self {
             delivery_id: &message.id,

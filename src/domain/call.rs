@@ -164,7 +164,7 @@ pub const DELIVERY_EVENT_TYPES: [&str; 5] = ["popup", "incomingCallHangup", "mis
 
 /// Reads a delivery `EventType` (any case in, the stored spelling out).
 pub fn delivery_event_type(field: &str, value: &str) -> Result<&'static str, FieldError> {
-    find_spelled(&DELIVERY_EVENT_TYPES, |spelling| spelling, value).ok_or_else(|| {
+    find_spelled(&DELIVERY_EVENT_TYPES, std::convert::identity, value).ok_or_else(|| {
         FieldError(format!("{field} must be one of {} (got {value:?})", DELIVERY_EVENT_TYPES.join(", ")))
     })
 }

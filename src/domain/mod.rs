@@ -25,7 +25,8 @@ impl FieldError {
 }
 
 /// The one of `all` whose spelling is `value`, in any case and with white space around it ignored:
-/// how every closed set of values (a status, a direction, a setting key) is read.
+/// how the closed sets of values with an `ALL` list (a region, a delivery status, a call direction,
+/// a setting key) are read. A passthru's `type` is not: Exotel sends it exactly.
 pub fn find_spelled<T: Copy>(all: &[T], spelling: impl Fn(T) -> &'static str, value: &str) -> Option<T> {
     all.iter().copied().find(|candidate| spelling(*candidate).eq_ignore_ascii_case(value.trim()))
 }

@@ -1,6 +1,6 @@
 //! What an app is bound to upstream: its Exotel region, or the built-in sandbox.
 
-use super::FieldError;
+use super::{find_spelled, FieldError};
 
 /// `mumbai`, `singapore` or `sandbox`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
@@ -13,13 +13,11 @@ pub enum ExotelDomain {
 }
 
 impl ExotelDomain {
+    pub const ALL: [ExotelDomain; 3] = [Self::Mumbai, Self::Singapore, Self::Sandbox];
+
     pub fn parse(value: &str) -> Result<Self, FieldError> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "mumbai" => Ok(Self::Mumbai),
-            "singapore" => Ok(Self::Singapore),
-            "sandbox" => Ok(Self::Sandbox),
-            _ => Err(FieldError::new("ExotelDomain must be one of mumbai, singapore, sandbox")),
-        }
+        find_spelled(&Self::ALL, Self::as_str, value)
+            .ok_or_else(|| FieldError::new("ExotelDomain must be one of mumbai, singapore, sandbox"))
     }
 
     pub fn as_str(self) -> &'static str {

@@ -89,7 +89,7 @@ impl WebhookTester {
     }
 
     async fn attempt(&self, sent: WebhookMessage, keys: SigningKeys) -> Result<TestOutcome> {
-        let outgoing = Outgoing::signed_now(&sent, &keys);
+        let outgoing = Outgoing::new(&sent, &keys);
         let attempted_at = now_ms();
         let attempt = self.sender.send(&outgoing).await;
         let now = now_ms();
